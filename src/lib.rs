@@ -1,0 +1,33 @@
+//! `tradeoff`: a sales-strategy optimizer.
+//!
+//! Growth drivers (hiring, demand generation, partners, customer success,
+//! enablement), their costs and their diminishing, ramping returns become a linear
+//! program whose optimum is the revenue-maximizing budget split that still meets the
+//! profitability the CFO requires. The planning model is MODEL.md.
+//!
+//! # Layout
+//!
+//! Data flows one way: bytes → [`pb`] → [`model`] → [`program`] → [`solve`] →
+//! result → `pb`/JSON/table.
+//!
+//! - [`pb`]: the wire types of `tradeoff.v1`, generated from `proto/`.
+//! - [`convert`]: `pb` ⇄ [`model`], with every validity rule and its field path.
+//! - [`model`]: validated plan types.
+//! - [`program`]: a validated plan as a linear program with named constraints.
+//! - [`solve`]: lexicographic stages, time limits, post-solve verification.
+//! - [`service`]: the tonic `PlannerService` (thin: convert, solve off the runtime).
+//! - [`server`]: [`serve`] a listener until a shutdown signal, with health and
+//!   reflection.
+//! - [`cli`]: the `tradeoff` command line.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod convert;
+pub mod model;
+pub mod pb;
+pub mod program;
+pub mod server;
+pub mod service;
+pub mod solve;
+
+

@@ -1,0 +1,255 @@
+//! Validated planning types (MODEL.md §1).
+//!
+//! Everything here has already passed every validity rule of MODEL.md: defaults are
+//! resolved (a driver's `gross_margin`, per-period bounds, seasonality, profiles),
+//! names are resolved to indices, and numbers are finite. The only way in from the
+//! wire is [`crate::convert`]; code that builds a [`Plan`] by hand should run it
+//! through [`crate::convert::validate_plan`] semantics itself, since the program
+//! builder trusts these invariants.
+
+/// Lexicographic objective of a plan: the first total is optimised, then the second
+/// holding the first at its optimum, then the third (MODEL.md §2, Objectives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Objective {
+    /// Max revenue, then min spend, then max contribution.
+    #[default]
+    MaximizeRevenue,
+    /// Max contribution, then max revenue, then min spend.
+    MaximizeContribution,
+    /// Min spend, then max revenue, then max contribution.
+    MinimizeSpend,
+}
+
+/// Direction of a constraint `value (sense) bound`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sense {
+    /// `value <= bound`
+    LessEqual,
+    /// `value >= bound`
+    GreaterEqual,
+    /// `value == bound`
+    Equal,
+}
+
+impl Sense {
+    /// The operator as people write it, for tables and messages.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Sense::LessEqual => "<=",
+            Sense::GreaterEqual => ">=",
+            Sense::Equal => "=",
+        }
+    }
+}
+
+/// A validated plan: the budget question to answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Label echoed in results.
+    pub name: String,
+    /// ISO 4217 code, informational.
+    pub currency: String,
+    /// Planning periods in order; never empty.
+    pub periods: Vec<Period>,
+    /// The drivers competing for budget; never empty.
+    pub drivers: Vec<Driver>,
+    /// Gross margin of the baseline revenue.
+    pub baseline_gross_margin: f64,
+    /// Cap on total driver spend over the horizon.
+    pub budget_cap: Option<f64>,
+    /// Floors over the whole horizon.
+    pub requirements: Requirements,
+    /// Spend rules over sets of drivers.
+    pub groups: Vec<Group>,
+    /// Linear rules over driver units.
+    pub links: Vec<Link>,
+    /// What to optimise.
+    pub objective: Objective,
+}
+
+/// One planning period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Period {
+    /// Unique name; appears in constraint names.
+    pub name: String,
+    /// Revenue the business makes anyway.
+    pub baseline_revenue: f64,
+    /// Costs no driver changes.
+    pub fixed_costs: f64,
+    /// Cap on driver spend paid in this period.
+    pub budget_cap: Option<f64>,
+    /// Contribution margin floor for this period alone.
+    pub min_margin: Option<f64>,
+}
+
+/// One step of a diminishing-returns curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    /// Width in units; `None` only for the last segment (unbounded).
+    pub units: Option<f64>,
+    /// Revenue per unit at full productivity; non-increasing along the curve.
+    pub revenue_per_unit: f64,
+}
+
+/// One growth driver, with every default resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Driver {
+    /// Unique id.
+    pub id: String,
+    /// Label.
+    pub name: String,
+    /// Tags that groups refer to.
+    pub tags: Vec<String>,
+    /// What one unit is.
+    pub unit: String,
+    /// Cost of one unit, > 0.
+    pub unit_cost: f64,
+    /// Share of the driver's revenue that is gross profit.
+    pub gross_margin: f64,
+    /// The response curve; never empty.
+    pub response: Vec<Segment>,
+    /// Minimum units committed, one entry per period.
+    pub min_units: Vec<f64>,
+    /// Maximum units committed, one entry per period (`None`: no cap).
+    pub max_units: Vec<Option<f64>>,
+    /// Multiplier on the driver's revenue realised in each period, one per period.
+    pub seasonality: Vec<f64>,
+    /// Units are whole numbers.
+    pub integer: bool,
+    /// Share of a unit's revenue realised 0, 1, 2, … periods after commitment; never
+    /// empty.
+    pub return_profile: Vec<f64>,
+    /// Share of a unit's cost paid 0, 1, 2, … periods after commitment; never empty,
+    /// first entry > 0.
+    pub cost_profile: Vec<f64>,
+}
+
+impl Driver {
+    /// Share of a unit's full-productivity revenue realised in the horizon when
+    /// committed in period `committed` of a plan with `periods` periods, weighted by
+    /// seasonality: `sum_{s >= committed} seasonality[s] * return_profile[s - committed]`.
+    pub fn realised_return(&self, committed: usize, periods: usize) -> f64 {
+        (committed..periods)
+            .filter_map(|s| {
+                let share = self.return_profile.get(s - committed)?;
+                Some(share * self.seasonality.get(s).copied().unwrap_or(1.0))
+            })
+            .sum()
+    }
+
+    /// Cost of one unit committed in period `committed` that is paid within the
+    /// horizon: `unit_cost * sum_{s >= committed} cost_profile[s - committed]`.
+    pub fn realised_cost(&self, committed: usize, periods: usize) -> f64 {
+        let share: f64 = (committed..periods)
+            .filter_map(|s| self.cost_profile.get(s - committed))
+            .sum();
+        self.unit_cost * share
+    }
+
+    /// Sum of the finite segment widths when every segment is finite: the most
+    /// units the curve itself allows in one period.
+    pub fn curve_capacity(&self) -> Option<f64> {
+        self.response.iter().map(|segment| segment.units).sum()
+    }
+}
+
+/// Floors over the whole horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Requirements {
+    /// Contribution margin floor (fraction).
+    pub min_margin: Option<f64>,
+    /// Contribution floor (money).
+    pub min_contribution: Option<f64>,
+    /// Total revenue floor (money): the quota.
+    pub revenue_target: Option<f64>,
+    /// Driver revenue per unit of driver spend.
+    pub min_roi: Option<f64>,
+}
+
+/// Spend rules over a set of drivers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Unique name; appears in constraint names.
+    pub name: String,
+    /// Indices into [`Plan::drivers`], ascending, without repeats; never empty.
+    pub members: Vec<usize>,
+    /// Minimum spend over the horizon.
+    pub min_spend: Option<f64>,
+    /// Maximum spend over the horizon.
+    pub max_spend: Option<f64>,
+    /// Minimum share of total driver spend.
+    pub min_share: Option<f64>,
+    /// Maximum share of total driver spend.
+    pub max_share: Option<f64>,
+}
+
+/// One term of a link: `coefficient * units of drivers[driver]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkTerm {
+    /// Index into [`Plan::drivers`].
+    pub driver: usize,
+    /// Coefficient on the driver's units.
+    pub coefficient: f64,
+}
+
+/// A linear rule over driver units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    /// Unique name; appears in constraint names.
+    pub name: String,
+    /// Never empty.
+    pub terms: Vec<LinkTerm>,
+    /// Direction.
+    pub sense: Sense,
+    /// Right-hand side.
+    pub rhs: f64,
+    /// Applied in every period instead of over the horizon.
+    pub per_period: bool,
+}
+
+impl Plan {
+    /// The strictest margin floor in force anywhere in the plan (the horizon's or any
+    /// period's), if any. A driver whose gross margin is below it needs its segment
+    /// order enforced with binaries (MODEL.md §2, segment order).
+    pub fn strictest_margin_floor(&self) -> Option<f64> {
+        self.requirements
+            .min_margin
+            .into_iter()
+            .chain(self.periods.iter().filter_map(|period| period.min_margin))
+            .reduce(f64::max)
+    }
+
+    /// Whether driver `index` needs its segments ordered with binaries: two or more
+    /// segments and a gross margin below a margin floor in force.
+    pub fn needs_segment_order(&self, index: usize) -> bool {
+        let Some(driver) = self.drivers.get(index) else {
+            return false;
+        };
+        driver.response.len() >= 2
+            && self
+                .strictest_margin_floor()
+                .is_some_and(|floor| driver.gross_margin < floor)
+    }
+
+    /// The tightest finite bound on the units driver `index` can commit in `period`:
+    /// from its maximum, the finite width of its whole curve, or the plan's or that
+    /// period's budget cap over the cost paid at commitment (MODEL.md §2, `M[i,t]`).
+    pub fn unit_bound(&self, index: usize, period: usize) -> Option<f64> {
+        let driver = self.drivers.get(index)?;
+        let first_cost = driver.unit_cost * driver.cost_profile.first().copied().unwrap_or(1.0);
+        let caps = self
+            .budget_cap
+            .into_iter()
+            .chain(self.periods.get(period).and_then(|p| p.budget_cap))
+            .map(|cap| cap / first_cost);
+        driver
+            .max_units
+            .get(period)
+            .copied()
+            .flatten()
+            .into_iter()
+            .chain(driver.curve_capacity())
+            .chain(caps)
+            .reduce(f64::min)
+    }
+}

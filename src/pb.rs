@@ -1,0 +1,22 @@
+//! The wire types of `tradeoff.v1`, generated from `proto/` at build time.
+//!
+//! The generated module stays private; this curated re-export is the API surface.
+//! Every message implements `serde` with the proto3 JSON mapping (pbjson), which is
+//! the plan file format and the CLI's `--format json` output.
+
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused_qualifications)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/tradeoff.v1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/tradeoff.v1.serde.rs"));
+}
+
+pub use generated::{
+    planner_service_client, planner_service_server, ConstraintResult, Driver, DriverPeriodResult,
+    DriverResult, Group, Link, LinkTerm, Objective, OptimizeRequest, OptimizeResponse, Period,
+    Plan, PlanResult, Requirements, Segment, Sense, SolveOptions, SolveStatus, SolverInfo,
+    Totals,
+};
+
+/// Encoded `FileDescriptorSet` of the API (with imports), served by gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/tradeoff_descriptor.bin"));
