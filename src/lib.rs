@@ -29,5 +29,3 @@ pub mod program;
 pub mod server;
 pub mod service;
 pub mod solve;
-
-

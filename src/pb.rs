@@ -13,8 +13,7 @@ mod generated {
 pub use generated::{
     planner_service_client, planner_service_server, ConstraintResult, Driver, DriverPeriodResult,
     DriverResult, Group, Link, LinkTerm, Objective, OptimizeRequest, OptimizeResponse, Period,
-    Plan, PlanResult, Requirements, Segment, Sense, SolveOptions, SolveStatus, SolverInfo,
-    Totals,
+    Plan, PlanResult, Requirements, Segment, Sense, SolveOptions, SolveStatus, SolverInfo, Totals,
 };
 
 /// Encoded `FileDescriptorSet` of the API (with imports), served by gRPC reflection.

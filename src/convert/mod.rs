@@ -8,10 +8,6 @@ mod json;
 mod plan;
 mod result;
 
-
-
-
-
 /// One broken validity rule: where (a field path such as
 /// `drivers[2].response[1].revenue_per_unit`, proto field names) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -253,3 +253,6 @@ impl Plan {
             .reduce(f64::min)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod fixtures;

@@ -1,1 +1,620 @@
-//! (in progress)
+//! A validated plan as a linear program (MODEL.md §2), in a small solver-neutral form.
+//!
+//! The program is kept as plain data — variables with bounds, rows `expr (sense) rhs`,
+//! and the derived expressions (units, revenue, spend, totals) — so that the same
+//! program can be handed to any backend, re-checked against a solution independently
+//! of the solver, and explained. Every row that comes from a field of the plan carries
+//! its MODEL.md §3 name.
+
+mod expr;
+
+pub use expr::LinExpr;
+
+use crate::model::{Plan, Sense};
+
+/// Index of a variable in [`Program::vars`].
+pub type VarId = usize;
+
+/// One variable of the program.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Var {
+    /// Lower bound (finite).
+    pub lower: f64,
+    /// Upper bound (`f64::INFINITY` when none).
+    pub upper: f64,
+    /// Whether the variable must take a whole value.
+    pub integer: bool,
+}
+
+/// A constraint row `expr (sense) rhs`, with every constant moved to `rhs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Left-hand side, without constant.
+    pub expr: LinExpr,
+    /// Direction.
+    pub sense: Sense,
+    /// Right-hand side.
+    pub rhs: f64,
+}
+
+impl Row {
+    /// How far `values` violate this row, in the row's own units (0 when met).
+    pub fn violation(&self, values: &[f64]) -> f64 {
+        let lhs = self.expr.eval(values);
+        match self.sense {
+            Sense::LessEqual => (lhs - self.rhs).max(0.0),
+            Sense::GreaterEqual => (self.rhs - lhs).max(0.0),
+            Sense::Equal => (lhs - self.rhs).abs(),
+        }
+    }
+
+    /// The magnitude against which a violation of this row is judged: its largest
+    /// term at `values` or its right-hand side, at least 1.
+    pub fn scale(&self, values: &[f64]) -> f64 {
+        self.expr.magnitude(values).max(self.rhs.abs()).max(1.0)
+    }
+}
+
+/// Which field of the plan a named constraint comes from, so that explanations and
+/// scenarios can find the bound to move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstraintSource {
+    /// `budget_cap`
+    BudgetCap,
+    /// `periods[t].budget_cap`
+    PeriodBudgetCap(usize),
+    /// `requirements.min_margin`
+    MinMargin,
+    /// `periods[t].min_margin`
+    PeriodMinMargin(usize),
+    /// `requirements.min_contribution`
+    MinContribution,
+    /// `requirements.revenue_target`
+    RevenueTarget,
+    /// `requirements.min_roi`
+    MinRoi,
+    /// `groups[g].min_spend`
+    GroupMinSpend(usize),
+    /// `groups[g].max_spend`
+    GroupMaxSpend(usize),
+    /// `groups[g].min_share`
+    GroupMinShare(usize),
+    /// `groups[g].max_share`
+    GroupMaxShare(usize),
+    /// `links[l]`, over the horizon (`None`) or in period `t`.
+    Link(usize, Option<usize>),
+    /// Driver `i`'s minimum units in period `t`.
+    DriverMinUnits(usize, usize),
+    /// Driver `i`'s maximum units in period `t`.
+    DriverMaxUnits(usize, usize),
+}
+
+/// What a named constraint constrains, in the units its bound is written in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measure {
+    /// A linear quantity (money or units): the row is `expr (sense) bound`.
+    Linear(LinExpr),
+    /// A ratio (a margin, an ROI, a share): the row is
+    /// `numerator - bound * denominator (sense) 0`.
+    Ratio {
+        /// Numerator, e.g. contribution.
+        numerator: LinExpr,
+        /// Denominator, e.g. revenue.
+        denominator: LinExpr,
+    },
+}
+
+impl Measure {
+    /// The measured value at `values`; a ratio whose denominator is 0 is 0 (MODEL.md §3).
+    pub fn eval(&self, values: &[f64]) -> f64 {
+        match self {
+            Measure::Linear(expr) => expr.eval(values),
+            Measure::Ratio {
+                numerator,
+                denominator,
+            } => ratio(numerator.eval(values), denominator.eval(values)),
+        }
+    }
+}
+
+/// `numerator / denominator`, or 0 when the denominator is 0 (MODEL.md §3).
+pub fn ratio(numerator: f64, denominator: f64) -> f64 {
+    if denominator.abs() < 1e-12 {
+        0.0
+    } else {
+        numerator / denominator
+    }
+}
+
+/// A constraint that comes from a field of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedConstraint {
+    /// MODEL.md §3 name, e.g. `period[Q2].budget_cap`.
+    pub name: String,
+    /// The plan field it comes from.
+    pub source: ConstraintSource,
+    /// Direction: `measure (sense) bound`.
+    pub sense: Sense,
+    /// The bound as written in the plan.
+    pub bound: f64,
+    /// The constrained quantity.
+    pub measure: Measure,
+    /// Index of its row in [`Program::rows`].
+    pub row: usize,
+}
+
+/// Money levels of the plan, per period or over the horizon, as expressions.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Levels {
+    /// Baseline plus driver revenue (`Rev`).
+    pub revenue: LinExpr,
+    /// Driver revenue alone.
+    pub driver_revenue: LinExpr,
+    /// Driver spend (`Spend`).
+    pub spend: LinExpr,
+    /// Gross profit (`GP`).
+    pub gross_profit: LinExpr,
+    /// Contribution (`Contrib = GP - Spend - fixed_costs`).
+    pub contribution: LinExpr,
+}
+
+/// The linear program of a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    /// All variables.
+    pub vars: Vec<Var>,
+    /// All rows: named constraints and structural ones (integer units, segment order).
+    pub rows: Vec<Row>,
+    /// The rows that come from plan fields, in a stable order.
+    pub named: Vec<NamedConstraint>,
+    /// `y[i][k][t]`: units of segment `k` of driver `i` committed in period `t`.
+    pub segment_units: Vec<Vec<Vec<VarId>>>,
+    /// `u[i][t]`: units of driver `i` committed in period `t`.
+    pub units: Vec<Vec<LinExpr>>,
+    /// `R[i][t]`: revenue of driver `i` realised in period `t`.
+    pub revenue: Vec<Vec<LinExpr>>,
+    /// `S[i][t]`: spend of driver `i` paid in period `t`.
+    pub spend: Vec<Vec<LinExpr>>,
+    /// Levels per period.
+    pub period_levels: Vec<Levels>,
+    /// Levels over the horizon.
+    pub levels: Levels,
+}
+
+impl Program {
+    /// Whether any variable is integer (integer drivers or segment-order binaries), so
+    /// that the program is a mixed-integer program.
+    pub fn is_mixed_integer(&self) -> bool {
+        self.vars.iter().any(|var| var.integer)
+    }
+
+    /// Builds the program of a validated plan, exactly as MODEL.md §2 writes it.
+    pub fn build(plan: &Plan) -> Program {
+        Builder::new(plan).build()
+    }
+}
+
+struct Builder<'a> {
+    plan: &'a Plan,
+    periods: usize,
+    vars: Vec<Var>,
+    rows: Vec<Row>,
+    named: Vec<NamedConstraint>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(plan: &'a Plan) -> Self {
+        Builder {
+            plan,
+            periods: plan.periods.len(),
+            vars: Vec::new(),
+            rows: Vec::new(),
+            named: Vec::new(),
+        }
+    }
+
+    fn add_var(&mut self, lower: f64, upper: f64, integer: bool) -> VarId {
+        self.vars.push(Var {
+            lower,
+            upper,
+            integer,
+        });
+        self.vars.len() - 1
+    }
+
+    fn add_row(&mut self, expr: LinExpr, sense: Sense, rhs: f64) -> usize {
+        let constant = expr.constant;
+        self.rows.push(Row {
+            expr: expr.without_constant(),
+            sense,
+            rhs: rhs - constant,
+        });
+        self.rows.len() - 1
+    }
+
+    fn add_named(
+        &mut self,
+        name: String,
+        source: ConstraintSource,
+        sense: Sense,
+        bound: f64,
+        measure: Measure,
+    ) {
+        let row_expr = match &measure {
+            Measure::Linear(expr) => expr.clone(),
+            Measure::Ratio {
+                numerator,
+                denominator,
+            } => numerator.clone().plus_scaled(denominator, -bound),
+        };
+        let rhs = match measure {
+            Measure::Linear(_) => bound,
+            Measure::Ratio { .. } => 0.0,
+        };
+        let row = self.add_row(row_expr, sense, rhs);
+        self.named.push(NamedConstraint {
+            name,
+            source,
+            sense,
+            bound,
+            measure,
+            row,
+        });
+    }
+
+    fn build(mut self) -> Program {
+        let plan = self.plan;
+        let periods = self.periods;
+
+        // Variables y[i][k][t], plus the whole-unit count per period of an integer
+        // driver with several segments, plus the segment-order binaries.
+        let mut segment_units = Vec::with_capacity(plan.drivers.len());
+        let mut units = Vec::with_capacity(plan.drivers.len());
+        for (i, driver) in plan.drivers.iter().enumerate() {
+            let single_segment = driver.response.len() == 1;
+            let ys: Vec<Vec<VarId>> = driver
+                .response
+                .iter()
+                .map(|segment| {
+                    (0..periods)
+                        .map(|_| {
+                            let upper = segment.units.unwrap_or(f64::INFINITY);
+                            self.add_var(0.0, upper, driver.integer && single_segment)
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut driver_units = Vec::with_capacity(periods);
+            for t in 0..periods {
+                let total = LinExpr::sum(ys.iter().map(|y| (y[t], 1.0)));
+                if driver.integer && !single_segment {
+                    let whole = self.add_var(0.0, f64::INFINITY, true);
+                    let mut link = total.clone();
+                    link.add(whole, -1.0);
+                    self.add_row(link, Sense::Equal, 0.0);
+                }
+                driver_units.push(total);
+            }
+            if plan.needs_segment_order(i) {
+                self.order_segments(i, &ys);
+            }
+            segment_units.push(ys);
+            units.push(driver_units);
+        }
+
+        // R[i,t] and S[i,t].
+        let mut revenue = Vec::with_capacity(plan.drivers.len());
+        let mut spend = Vec::with_capacity(plan.drivers.len());
+        for (i, driver) in plan.drivers.iter().enumerate() {
+            let ys = &segment_units[i];
+            let mut driver_revenue = Vec::with_capacity(periods);
+            let mut driver_spend = Vec::with_capacity(periods);
+            for t in 0..periods {
+                let seasonality = driver.seasonality.get(t).copied().unwrap_or(1.0);
+                let mut r = LinExpr::default();
+                let mut s = LinExpr::default();
+                for committed in 0..=t {
+                    let lag = t - committed;
+                    let return_share = driver.return_profile.get(lag).copied().unwrap_or(0.0);
+                    if return_share != 0.0 && seasonality != 0.0 {
+                        for (k, segment) in driver.response.iter().enumerate() {
+                            let coefficient = seasonality * return_share * segment.revenue_per_unit;
+                            r.add(ys[k][committed], coefficient);
+                        }
+                    }
+                    let cost_share = driver.cost_profile.get(lag).copied().unwrap_or(0.0);
+                    if cost_share != 0.0 {
+                        for y in ys {
+                            s.add(y[committed], cost_share * driver.unit_cost);
+                        }
+                    }
+                }
+                driver_revenue.push(r.normalized());
+                driver_spend.push(s.normalized());
+            }
+            revenue.push(driver_revenue);
+            spend.push(driver_spend);
+        }
+
+        // Levels per period and over the horizon.
+        let period_levels: Vec<Levels> = (0..periods)
+            .map(|t| {
+                let period = &plan.periods[t];
+                let driver_revenue = LinExpr::sum_exprs(revenue.iter().map(|r| &r[t]));
+                let spend_t = LinExpr::sum_exprs(spend.iter().map(|s| &s[t]));
+                let mut gross_profit = LinExpr::default();
+                for (i, driver) in plan.drivers.iter().enumerate() {
+                    gross_profit = gross_profit.plus_scaled(&revenue[i][t], driver.gross_margin);
+                }
+                gross_profit.constant += plan.baseline_gross_margin * period.baseline_revenue;
+                let mut revenue_t = driver_revenue.clone();
+                revenue_t.constant += period.baseline_revenue;
+                let mut contribution = gross_profit.clone().plus_scaled(&spend_t, -1.0);
+                contribution.constant -= period.fixed_costs;
+                Levels {
+                    revenue: revenue_t,
+                    driver_revenue,
+                    spend: spend_t,
+                    gross_profit: gross_profit.normalized(),
+                    contribution: contribution.normalized(),
+                }
+            })
+            .collect();
+        let levels = Levels {
+            revenue: LinExpr::sum_exprs(period_levels.iter().map(|l| &l.revenue)),
+            driver_revenue: LinExpr::sum_exprs(period_levels.iter().map(|l| &l.driver_revenue)),
+            spend: LinExpr::sum_exprs(period_levels.iter().map(|l| &l.spend)),
+            gross_profit: LinExpr::sum_exprs(period_levels.iter().map(|l| &l.gross_profit)),
+            contribution: LinExpr::sum_exprs(period_levels.iter().map(|l| &l.contribution)),
+        };
+
+        self.add_plan_constraints(&units, &spend, &period_levels, &levels);
+
+        Program {
+            vars: self.vars,
+            rows: self.rows,
+            named: self.named,
+            segment_units,
+            units,
+            revenue,
+            spend,
+            period_levels,
+            levels,
+        }
+    }
+
+    /// Segment order with binaries: `y[k] >= width[k] * z[k]` and
+    /// `y[k+1] <= M * z[k]`, so a later segment fills only once the earlier is full.
+    fn order_segments(&mut self, i: usize, ys: &[Vec<VarId>]) {
+        let plan = self.plan;
+        let driver = &plan.drivers[i];
+        for t in 0..self.periods {
+            // Validation guarantees a finite bound for drivers that need ordering.
+            let Some(bound) = plan.unit_bound(i, t) else {
+                continue;
+            };
+            for (k, pair) in ys.windows(2).enumerate() {
+                let width = driver.response.get(k).and_then(|s| s.units).unwrap_or(bound);
+                let z = self.add_var(0.0, 1.0, true);
+                let mut filled = LinExpr::default();
+                filled.add(pair[0][t], 1.0);
+                filled.add(z, -width);
+                self.add_row(filled, Sense::GreaterEqual, 0.0);
+                let mut next = LinExpr::default();
+                next.add(pair[1][t], 1.0);
+                next.add(z, -bound);
+                self.add_row(next, Sense::LessEqual, 0.0);
+            }
+        }
+    }
+
+    fn add_plan_constraints(
+        &mut self,
+        units: &[Vec<LinExpr>],
+        spend: &[Vec<LinExpr>],
+        period_levels: &[Levels],
+        levels: &Levels,
+    ) {
+        use ConstraintSource as Source;
+        let plan = self.plan;
+
+        if let Some(cap) = plan.budget_cap {
+            let measure = Measure::Linear(levels.spend.clone());
+            self.add_named(
+                "budget_cap".into(),
+                Source::BudgetCap,
+                Sense::LessEqual,
+                cap,
+                measure,
+            );
+        }
+        for (t, period) in plan.periods.iter().enumerate() {
+            if let Some(cap) = period.budget_cap {
+                let measure = Measure::Linear(period_levels[t].spend.clone());
+                let name = format!("period[{}].budget_cap", period.name);
+                self.add_named(
+                    name,
+                    Source::PeriodBudgetCap(t),
+                    Sense::LessEqual,
+                    cap,
+                    measure,
+                );
+            }
+        }
+        let requirements = plan.requirements;
+        if let Some(floor) = requirements.min_margin {
+            let measure = Measure::Ratio {
+                numerator: levels.contribution.clone(),
+                denominator: levels.revenue.clone(),
+            };
+            let name = "requirements.min_margin".into();
+            self.add_named(name, Source::MinMargin, Sense::GreaterEqual, floor, measure);
+        }
+        for (t, period) in plan.periods.iter().enumerate() {
+            if let Some(floor) = period.min_margin {
+                let measure = Measure::Ratio {
+                    numerator: period_levels[t].contribution.clone(),
+                    denominator: period_levels[t].revenue.clone(),
+                };
+                let name = format!("period[{}].min_margin", period.name);
+                self.add_named(
+                    name,
+                    Source::PeriodMinMargin(t),
+                    Sense::GreaterEqual,
+                    floor,
+                    measure,
+                );
+            }
+        }
+        if let Some(floor) = requirements.min_contribution {
+            let measure = Measure::Linear(levels.contribution.clone());
+            let name = "requirements.min_contribution".into();
+            self.add_named(
+                name,
+                Source::MinContribution,
+                Sense::GreaterEqual,
+                floor,
+                measure,
+            );
+        }
+        if let Some(target) = requirements.revenue_target {
+            let measure = Measure::Linear(levels.revenue.clone());
+            let name = "requirements.revenue_target".into();
+            self.add_named(
+                name,
+                Source::RevenueTarget,
+                Sense::GreaterEqual,
+                target,
+                measure,
+            );
+        }
+        if let Some(floor) = requirements.min_roi {
+            let measure = Measure::Ratio {
+                numerator: levels.driver_revenue.clone(),
+                denominator: levels.spend.clone(),
+            };
+            let name = "requirements.min_roi".into();
+            self.add_named(name, Source::MinRoi, Sense::GreaterEqual, floor, measure);
+        }
+
+        for (g, group) in plan.groups.iter().enumerate() {
+            let group_spend = LinExpr::sum_exprs(
+                group
+                    .members
+                    .iter()
+                    .filter_map(|&i| spend.get(i))
+                    .flat_map(|per_period| per_period.iter()),
+            );
+            let share = || Measure::Ratio {
+                numerator: group_spend.clone(),
+                denominator: levels.spend.clone(),
+            };
+            let bounds = [
+                (
+                    group.min_spend,
+                    "min_spend",
+                    Source::GroupMinSpend(g),
+                    Sense::GreaterEqual,
+                    false,
+                ),
+                (
+                    group.max_spend,
+                    "max_spend",
+                    Source::GroupMaxSpend(g),
+                    Sense::LessEqual,
+                    false,
+                ),
+                (
+                    group.min_share,
+                    "min_share",
+                    Source::GroupMinShare(g),
+                    Sense::GreaterEqual,
+                    true,
+                ),
+                (
+                    group.max_share,
+                    "max_share",
+                    Source::GroupMaxShare(g),
+                    Sense::LessEqual,
+                    true,
+                ),
+            ];
+            for (bound, field, source, sense, is_share) in bounds {
+                if let Some(bound) = bound {
+                    let measure = if is_share {
+                        share()
+                    } else {
+                        Measure::Linear(group_spend.clone())
+                    };
+                    let name = format!("group[{}].{field}", group.name);
+                    self.add_named(name, source, sense, bound, measure);
+                }
+            }
+        }
+
+        for (l, link) in plan.links.iter().enumerate() {
+            let in_period =
+                |t: usize| {
+                    LinExpr::sum_exprs_scaled(link.terms.iter().filter_map(|term| {
+                        Some((units.get(term.driver)?.get(t)?, term.coefficient))
+                    }))
+                };
+            if link.per_period {
+                for (t, period) in plan.periods.iter().enumerate() {
+                    let name = format!("link[{}][{}]", link.name, period.name);
+                    let measure = Measure::Linear(in_period(t));
+                    self.add_named(
+                        name,
+                        Source::Link(l, Some(t)),
+                        link.sense,
+                        link.rhs,
+                        measure,
+                    );
+                }
+            } else {
+                let total =
+                    LinExpr::sum_exprs((0..self.periods).map(in_period).collect::<Vec<_>>().iter());
+                let name = format!("link[{}]", link.name);
+                self.add_named(
+                    name,
+                    Source::Link(l, None),
+                    link.sense,
+                    link.rhs,
+                    Measure::Linear(total),
+                );
+            }
+        }
+
+        for (i, driver) in plan.drivers.iter().enumerate() {
+            for (t, period) in plan.periods.iter().enumerate() {
+                let committed = &units[i][t];
+                let minimum = driver.min_units.get(t).copied().unwrap_or(0.0);
+                if minimum > 0.0 {
+                    let name = format!("driver[{}].min_units[{}]", driver.id, period.name);
+                    let measure = Measure::Linear(committed.clone());
+                    self.add_named(
+                        name,
+                        Source::DriverMinUnits(i, t),
+                        Sense::GreaterEqual,
+                        minimum,
+                        measure,
+                    );
+                }
+                if let Some(maximum) = driver.max_units.get(t).copied().flatten() {
+                    let name = format!("driver[{}].max_units[{}]", driver.id, period.name);
+                    let measure = Measure::Linear(committed.clone());
+                    self.add_named(
+                        name,
+                        Source::DriverMaxUnits(i, t),
+                        Sense::LessEqual,
+                        maximum,
+                        measure,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

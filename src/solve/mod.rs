@@ -1,1 +1,378 @@
-//! (in progress)
+//! Solving a plan: lexicographic stages, time limits and post-solve verification.
+//!
+//! A plan's objective is a lexicographic order of three totals (MODEL.md §2): the
+//! first is optimised, then held at its optimum (within `1e-9 * max(1, |optimum|)`)
+//! while the second is optimised, and so on. The solver is not trusted blindly: the
+//! final values are re-checked against every row of the program before a plan is
+//! reported.
+
+mod backend;
+mod report;
+
+pub use report::{
+    ConstraintReport, DriverPeriodReport, DriverReport, PlanReport, SolverStats, Totals,
+};
+
+use std::time::{Duration, Instant};
+
+use crate::model::{Objective, Plan, Sense};
+use crate::program::{LinExpr, Program, Row};
+use backend::StageOutcome;
+
+/// Name of the embedded solver backend, reported in results.
+pub const SOLVER_NAME: &str = "microlp";
+
+/// Relative tolerance within which a solved plan must satisfy every row.
+pub const VERIFY_TOLERANCE: f64 = 1e-6;
+
+/// Relative tolerances tried, in order, when holding an earlier stage at its optimum.
+/// MODEL.md allows `1e-9`; holding exactly first keeps later stages from buying tiny
+/// amounts of a worse objective with that slack, and the looser ones only absorb
+/// solver round-off when a tighter hold is reported infeasible.
+const HOLD_TOLERANCES: [f64; 4] = [0.0, 1e-9, 1e-7, 1e-5];
+
+/// How to run one solve.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SolveOptions {
+    /// Wall-clock budget for all stages together. `None`: no limit.
+    pub time_limit: Option<Duration>,
+}
+
+/// How a solve ended (MODEL.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// A proven optimal plan.
+    Optimal,
+    /// No plan meets every constraint.
+    Infeasible,
+    /// Some objective level grows without bound.
+    Unbounded,
+    /// The time limit ran out; a plan is reported when one was found.
+    TimeLimit,
+}
+
+/// A solve that could not produce a trustworthy answer. Infeasible and unbounded
+/// plans are not errors: they are [`Status`]es.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SolveError {
+    /// The solver backend failed (numerical trouble, unsupported input).
+    #[error("the solver failed: {0}")]
+    Backend(String),
+    /// The solver returned values that break a constraint of the plan.
+    #[error("the solver returned a plan that breaks {constraint} by {violation:.3e} (relative); it is not reported")]
+    Verification {
+        /// The broken row: a MODEL.md §3 name or a structural row.
+        constraint: String,
+        /// Relative violation.
+        violation: f64,
+    },
+}
+
+/// Direction of one stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Maximise,
+    Minimise,
+}
+
+/// The raw outcome of solving a program: the values of its variables, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramSolution {
+    /// How the solve ended.
+    pub status: Status,
+    /// Variable values when a plan was found (verified against every row).
+    pub values: Option<Vec<f64>>,
+    /// Proven relative gap of the stage that ran out of time, for integer programs.
+    pub relative_gap: Option<f64>,
+    /// Lexicographic stages solved to optimality.
+    pub stages: u32,
+    /// One sentence on the outcome.
+    pub message: String,
+}
+
+/// Solves a validated plan and reports allocation, totals and constraints.
+pub fn solve(plan: &Plan, options: &SolveOptions) -> Result<PlanReport, SolveError> {
+    let started = Instant::now();
+    let program = Program::build(plan);
+    let solution = solve_program(plan, &program, options)?;
+    Ok(PlanReport::new(
+        plan,
+        &program,
+        &solution,
+        started.elapsed(),
+    ))
+}
+
+/// The three stages of an objective, in order.
+fn stages(objective: Objective, program: &Program) -> [(Direction, &LinExpr, &'static str); 3] {
+    let levels = &program.levels;
+    let revenue = (Direction::Maximise, &levels.revenue, "revenue");
+    let spend = (Direction::Minimise, &levels.spend, "spend");
+    let contribution = (Direction::Maximise, &levels.contribution, "contribution");
+    match objective {
+        Objective::MaximizeRevenue => [revenue, spend, contribution],
+        Objective::MaximizeContribution => [contribution, revenue, spend],
+        Objective::MinimizeSpend => [spend, revenue, contribution],
+    }
+}
+
+/// Solves the lexicographic stages of `plan`'s objective on `program`.
+pub fn solve_program(
+    plan: &Plan,
+    program: &Program,
+    options: &SolveOptions,
+) -> Result<ProgramSolution, SolveError> {
+    let deadline = options.time_limit.map(|limit| Instant::now() + limit);
+    // With one gross margin for every driver, any two of revenue, spend and
+    // contribution fix the third, so the third stage cannot change anything.
+    let uniform_margin = plan
+        .drivers
+        .windows(2)
+        .all(|pair| pair[0].gross_margin == pair[1].gross_margin);
+    let stage_count = if uniform_margin { 2 } else { 3 };
+
+    let mut holds: Vec<Hold<'_>> = Vec::new();
+    let mut best: Option<Vec<f64>> = None;
+    let mut solved_stages = 0;
+    for (direction, objective, label) in stages(plan.objective, program)
+        .into_iter()
+        .take(stage_count)
+    {
+        let values = match solve_holding(program, &mut holds, objective, direction, deadline)? {
+            StageOutcome::Optimal(values) => values,
+            StageOutcome::Unbounded => {
+                let message = format!(
+                    "{label} can grow without bound: add a budget cap or bounds on drivers"
+                );
+                return Ok(no_plan(Status::Unbounded, &message));
+            }
+            StageOutcome::Feasible { values, gap } => {
+                let message = format!(
+                    "time limit reached while optimising {label}; the best plan found is reported"
+                );
+                return finish(
+                    program,
+                    Status::TimeLimit,
+                    values,
+                    Some(gap),
+                    solved_stages,
+                    message,
+                );
+            }
+            StageOutcome::Infeasible => {
+                let Some(values) = best else {
+                    return Ok(no_plan(
+                        Status::Infeasible,
+                        "no plan meets every constraint",
+                    ));
+                };
+                // Only round-off can make a held stage infeasible: the earlier optimum
+                // itself satisfies every hold.
+                tracing::warn!(stage = label, "holding the earlier stages made this stage infeasible; keeping the earlier optimum");
+                return finish(
+                    program,
+                    Status::Optimal,
+                    values,
+                    None,
+                    solved_stages,
+                    "optimal".into(),
+                );
+            }
+            StageOutcome::TimedOut => {
+                let Some(values) = best else {
+                    return Ok(no_plan(
+                        Status::TimeLimit,
+                        "time limit reached before any plan was found",
+                    ));
+                };
+                let message = format!(
+                    "time limit reached while optimising {label}; the plan is optimal for the earlier stages only"
+                );
+                return finish(
+                    program,
+                    Status::TimeLimit,
+                    values,
+                    None,
+                    solved_stages,
+                    message,
+                );
+            }
+        };
+        holds.push(Hold {
+            objective,
+            direction,
+            optimum: objective.eval(&values),
+            tolerance: HOLD_TOLERANCES[0],
+        });
+        best = Some(values);
+        solved_stages += 1;
+    }
+    match best {
+        Some(values) => finish(
+            program,
+            Status::Optimal,
+            values,
+            None,
+            solved_stages,
+            "optimal".into(),
+        ),
+        None => Ok(no_plan(
+            Status::Infeasible,
+            "no plan meets every constraint",
+        )),
+    }
+}
+
+/// An earlier stage held at its optimum while later stages run.
+struct Hold<'a> {
+    objective: &'a LinExpr,
+    direction: Direction,
+    optimum: f64,
+    tolerance: f64,
+}
+
+impl Hold<'_> {
+    /// The row that keeps the objective within `tolerance * max(1, |optimum|)` of
+    /// its optimum.
+    fn row(&self) -> Row {
+        let slack = self.tolerance * self.optimum.abs().max(1.0);
+        let (sense, bound) = match self.direction {
+            Direction::Maximise => (Sense::GreaterEqual, self.optimum - slack),
+            Direction::Minimise => (Sense::LessEqual, self.optimum + slack),
+        };
+        Row {
+            expr: self.objective.clone().without_constant(),
+            sense,
+            rhs: bound - self.objective.constant,
+        }
+    }
+}
+
+/// Solves one stage with the earlier stages held at their optima, loosening the last
+/// hold when round-off makes it infeasible.
+fn solve_holding(
+    program: &Program,
+    holds: &mut [Hold<'_>],
+    objective: &LinExpr,
+    direction: Direction,
+    deadline: Option<Instant>,
+) -> Result<StageOutcome, SolveError> {
+    let rows = |holds: &[Hold<'_>]| holds.iter().map(Hold::row).collect::<Vec<_>>();
+    let mut outcome = backend::solve_stage(
+        program,
+        &rows(holds),
+        objective,
+        direction,
+        remaining(deadline),
+    )?;
+    for &tolerance in &HOLD_TOLERANCES[1..] {
+        let Some(last) = holds.last_mut() else { break };
+        if !matches!(outcome, StageOutcome::Infeasible) {
+            break;
+        }
+        last.tolerance = tolerance;
+        outcome = backend::solve_stage(
+            program,
+            &rows(holds),
+            objective,
+            direction,
+            remaining(deadline),
+        )?;
+    }
+    Ok(outcome)
+}
+
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
+}
+
+fn no_plan(status: Status, message: &str) -> ProgramSolution {
+    ProgramSolution {
+        status,
+        values: None,
+        relative_gap: None,
+        stages: 0,
+        message: message.to_string(),
+    }
+}
+
+fn finish(
+    program: &Program,
+    status: Status,
+    mut values: Vec<f64>,
+    relative_gap: Option<f64>,
+    stages: u32,
+    message: String,
+) -> Result<ProgramSolution, SolveError> {
+    clean(program, &mut values);
+    verify(program, &values)?;
+    Ok(ProgramSolution {
+        status,
+        values: Some(values),
+        relative_gap,
+        stages,
+        message,
+    })
+}
+
+/// Snaps integer variables to whole numbers and values within round-off of a bound
+/// onto the bound, so reports show 50, not 49.99999999997.
+fn clean(program: &Program, values: &mut [f64]) {
+    for (value, var) in values.iter_mut().zip(&program.vars) {
+        if var.integer && (*value - value.round()).abs() <= VERIFY_TOLERANCE {
+            *value = value.round();
+        }
+        let near = |bound: f64| (*value - bound).abs() <= 1e-9 * bound.abs().max(1.0);
+        if near(var.lower) {
+            *value = var.lower;
+        } else if var.upper.is_finite() && near(var.upper) {
+            *value = var.upper;
+        }
+    }
+}
+
+/// Re-checks `values` against every bound, integrality and row of the program.
+pub fn verify(program: &Program, values: &[f64]) -> Result<(), SolveError> {
+    let fail = |constraint: String, violation: f64| {
+        tracing::error!(%constraint, violation, "solver returned a plan that breaks a constraint");
+        Err(SolveError::Verification {
+            constraint,
+            violation,
+        })
+    };
+    if values.len() != program.vars.len() || values.iter().any(|value| !value.is_finite()) {
+        return fail("the variable values".into(), f64::INFINITY);
+    }
+    for (index, (value, var)) in values.iter().zip(&program.vars).enumerate() {
+        let scale = value.abs().max(1.0);
+        let outside = (var.lower - value).max(value - var.upper).max(0.0) / scale;
+        if outside > VERIFY_TOLERANCE {
+            return fail(format!("the bounds of variable {index}"), outside);
+        }
+        if var.integer && (value - value.round()).abs() > VERIFY_TOLERANCE {
+            return fail(
+                format!("the integrality of variable {index}"),
+                (value - value.round()).abs(),
+            );
+        }
+    }
+    let names: std::collections::HashMap<usize, &str> = program
+        .named
+        .iter()
+        .map(|named| (named.row, named.name.as_str()))
+        .collect();
+    for (index, row) in program.rows.iter().enumerate() {
+        let relative = row.violation(values) / row.scale(values);
+        if relative > VERIFY_TOLERANCE {
+            let name = names.get(&index).map_or_else(
+                || format!("structural row {index}"),
+                |name| (*name).to_string(),
+            );
+            return fail(name, relative);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,99 @@
+//! The embedded backend: one stage of a [`Program`] solved with good_lp's microlp.
+
+use std::time::Duration;
+
+use good_lp::solvers::microlp::microlp;
+use good_lp::{
+    variable, Expression, ProblemVariables, ResolutionError, Solution, SolverModel, Variable,
+    WithTimeLimit,
+};
+
+use super::{Direction, SolveError};
+use crate::model::Sense;
+use crate::program::{LinExpr, Program, Row};
+
+/// How one stage ended.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum StageOutcome {
+    /// Proven optimal values.
+    Optimal(Vec<f64>),
+    /// The time limit ran out with an integer-feasible incumbent and this proven
+    /// relative gap.
+    Feasible { values: Vec<f64>, gap: f64 },
+    /// No values satisfy every row.
+    Infeasible,
+    /// The objective grows without bound.
+    Unbounded,
+    /// The time limit ran out before any values were found.
+    TimedOut,
+}
+
+fn expression(expr: &LinExpr, vars: &[Variable]) -> Expression {
+    let mut expression = Expression::with_capacity(expr.terms.len());
+    for &(var, coefficient) in &expr.terms {
+        if let Some(&variable) = vars.get(var) {
+            expression.add_mul(coefficient, variable);
+        }
+    }
+    expression + expr.constant
+}
+
+/// Solves `program` with the extra `holds` rows for `objective` in `direction`.
+pub(crate) fn solve_stage(
+    program: &Program,
+    holds: &[Row],
+    objective: &LinExpr,
+    direction: Direction,
+    time_limit: Option<Duration>,
+) -> Result<StageOutcome, SolveError> {
+    if time_limit.is_some_and(|limit| limit.is_zero()) {
+        return Ok(StageOutcome::TimedOut);
+    }
+    let mut problem = ProblemVariables::new();
+    let vars: Vec<Variable> = program
+        .vars
+        .iter()
+        .map(|var| {
+            let definition = variable().min(var.lower).max(var.upper);
+            problem.add(if var.integer {
+                definition.integer()
+            } else {
+                definition
+            })
+        })
+        .collect();
+    let objective_expression = expression(objective, &vars);
+    let unsolved = match direction {
+        Direction::Maximise => problem.maximise(objective_expression),
+        Direction::Minimise => problem.minimise(objective_expression),
+    };
+    let mut model = unsolved.using(microlp);
+    if let Some(limit) = time_limit {
+        model = model.with_time_limit(limit.as_secs_f64());
+    }
+    for row in program.rows.iter().chain(holds) {
+        let lhs = expression(&row.expr, &vars);
+        model.add_constraint(match row.sense {
+            Sense::LessEqual => lhs.leq(row.rhs),
+            Sense::GreaterEqual => lhs.geq(row.rhs),
+            Sense::Equal => lhs.eq(row.rhs),
+        });
+    }
+    let integer = program.is_mixed_integer();
+    match model.solve() {
+        Ok(solution) => {
+            let values: Vec<f64> = vars.iter().map(|&var| solution.value(var)).collect();
+            let inner = solution.into_inner();
+            if inner.termination_reason() == microlp::TerminationReason::ProvenOptimal || !integer {
+                Ok(StageOutcome::Optimal(values))
+            } else {
+                let gap = inner.gap().unwrap_or(f64::INFINITY);
+                Ok(StageOutcome::Feasible { values, gap })
+            }
+        }
+        Err(ResolutionError::Infeasible) => Ok(StageOutcome::Infeasible),
+        Err(ResolutionError::Unbounded) => Ok(StageOutcome::Unbounded),
+        Err(ResolutionError::Other(_)) if time_limit.is_some() => Ok(StageOutcome::TimedOut),
+        Err(error) => Err(SolveError::Backend(error.to_string())),
+    }
+}

@@ -1,0 +1,271 @@
+//! What a solve reports (MODEL.md §3), in domain terms: per driver and period units,
+//! spend, revenue and marginal return; totals; every named constraint.
+
+use std::time::Duration;
+
+use super::{ProgramSolution, Status, SOLVER_NAME};
+use crate::model::{Driver, Plan, Sense};
+use crate::program::{ratio, Levels, Program};
+
+/// The answer to a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanReport {
+    /// The plan's name.
+    pub plan_name: String,
+    /// The plan's currency.
+    pub currency: String,
+    /// How the solve ended.
+    pub status: Status,
+    /// One sentence on the outcome.
+    pub message: String,
+    /// Whether an allocation is reported.
+    pub has_solution: bool,
+    /// Proven relative gap when an integer solve ran out of time.
+    pub relative_gap: Option<f64>,
+    /// Period names in order.
+    pub periods: Vec<String>,
+    /// Allocation per driver, in plan order (empty without a solution).
+    pub drivers: Vec<DriverReport>,
+    /// Totals per period (empty without a solution).
+    pub period_totals: Vec<Totals>,
+    /// Totals over the horizon (zero without a solution).
+    pub totals: Totals,
+    /// Every named constraint (empty without a solution).
+    pub constraints: Vec<ConstraintReport>,
+    /// What the solver did.
+    pub solver: SolverStats,
+}
+
+/// One driver's allocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverReport {
+    /// Driver id.
+    pub id: String,
+    /// Driver label.
+    pub name: String,
+    /// What one unit is.
+    pub unit: String,
+    /// Units committed over the horizon.
+    pub units: f64,
+    /// Spend paid within the horizon.
+    pub spend: f64,
+    /// Revenue realised within the horizon.
+    pub revenue: f64,
+    /// Per period.
+    pub periods: Vec<DriverPeriodReport>,
+}
+
+/// One driver in one period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DriverPeriodReport {
+    /// Units committed in the period.
+    pub units: f64,
+    /// Spend paid in the period.
+    pub spend: f64,
+    /// Revenue realised in the period.
+    pub revenue: f64,
+    /// Revenue per extra unit of money of one more unit committed in the period.
+    pub marginal_return: f64,
+}
+
+/// Money totals of a period (named) or the horizon (empty name).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Totals {
+    /// Period name, or empty for the horizon.
+    pub period: String,
+    /// Baseline plus driver revenue.
+    pub revenue: f64,
+    /// Driver spend.
+    pub spend: f64,
+    /// Gross profit.
+    pub gross_profit: f64,
+    /// Gross profit minus spend minus fixed costs.
+    pub contribution: f64,
+    /// Contribution / revenue (0 when revenue is 0).
+    pub margin: f64,
+    /// Driver revenue / driver spend (0 when spend is 0).
+    pub roi: f64,
+    /// Baseline revenue.
+    pub baseline_revenue: f64,
+    /// Driver revenue.
+    pub driver_revenue: f64,
+    /// Fixed costs.
+    pub fixed_costs: f64,
+}
+
+/// The state of one named constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConstraintReport {
+    /// MODEL.md §3 name.
+    pub name: String,
+    /// `value (sense) bound`.
+    pub sense: Sense,
+    /// The constrained quantity, in the bound's units.
+    pub value: f64,
+    /// The bound as written.
+    pub bound: f64,
+    /// Distance from the bound on the allowed side (>= 0 when met).
+    pub slack: f64,
+    /// Holds with equality within tolerance.
+    pub binding: bool,
+}
+
+/// What the solver did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverStats {
+    /// Backend name.
+    pub name: &'static str,
+    /// Wall-clock time of the whole solve.
+    pub elapsed: Duration,
+    /// Lexicographic stages solved to optimality.
+    pub stages: u32,
+    /// Variables in the program.
+    pub variables: usize,
+    /// Rows in the program.
+    pub constraints: usize,
+    /// Whether any variable was integer.
+    pub mixed_integer: bool,
+}
+
+/// Relative tolerance within which a constraint counts as binding.
+const BINDING_TOLERANCE: f64 = 1e-6;
+
+impl PlanReport {
+    /// Reports `solution` of `program`, the program of `plan`.
+    pub fn new(
+        plan: &Plan,
+        program: &Program,
+        solution: &ProgramSolution,
+        elapsed: Duration,
+    ) -> PlanReport {
+        let mut report = PlanReport {
+            plan_name: plan.name.clone(),
+            currency: plan.currency.clone(),
+            status: solution.status,
+            message: solution.message.clone(),
+            has_solution: solution.values.is_some(),
+            relative_gap: solution.relative_gap,
+            periods: plan
+                .periods
+                .iter()
+                .map(|period| period.name.clone())
+                .collect(),
+            drivers: Vec::new(),
+            period_totals: Vec::new(),
+            totals: Totals::default(),
+            constraints: Vec::new(),
+            solver: SolverStats {
+                name: SOLVER_NAME,
+                elapsed,
+                stages: solution.stages,
+                variables: program.vars.len(),
+                constraints: program.rows.len(),
+                mixed_integer: program.is_mixed_integer(),
+            },
+        };
+        let Some(values) = solution.values.as_deref() else {
+            return report;
+        };
+        let periods = plan.periods.len();
+        report.drivers = plan
+            .drivers
+            .iter()
+            .enumerate()
+            .map(|(i, driver)| {
+                let per_period: Vec<DriverPeriodReport> = (0..periods)
+                    .map(|t| {
+                        let units = program.units[i][t].eval(values);
+                        DriverPeriodReport {
+                            units,
+                            spend: program.spend[i][t].eval(values),
+                            revenue: program.revenue[i][t].eval(values),
+                            marginal_return: marginal_return(driver, units, t, periods),
+                        }
+                    })
+                    .collect();
+                DriverReport {
+                    id: driver.id.clone(),
+                    name: driver.name.clone(),
+                    unit: driver.unit.clone(),
+                    units: per_period.iter().map(|p| p.units).sum(),
+                    spend: per_period.iter().map(|p| p.spend).sum(),
+                    revenue: per_period.iter().map(|p| p.revenue).sum(),
+                    periods: per_period,
+                }
+            })
+            .collect();
+        report.period_totals = plan
+            .periods
+            .iter()
+            .zip(&program.period_levels)
+            .map(|(period, levels)| totals(&period.name, levels, period.fixed_costs, values))
+            .collect();
+        let fixed_costs = plan.periods.iter().map(|period| period.fixed_costs).sum();
+        report.totals = totals("", &program.levels, fixed_costs, values);
+        report.constraints = program
+            .named
+            .iter()
+            .map(|named| {
+                let value = named.measure.eval(values);
+                let slack = match named.sense {
+                    Sense::LessEqual => named.bound - value,
+                    Sense::GreaterEqual => value - named.bound,
+                    Sense::Equal => -(value - named.bound).abs(),
+                };
+                let row = &program.rows[named.row];
+                let gap = (row.expr.eval(values) - row.rhs).abs();
+                ConstraintReport {
+                    name: named.name.clone(),
+                    sense: named.sense,
+                    value,
+                    bound: named.bound,
+                    slack,
+                    binding: gap <= BINDING_TOLERANCE * row.scale(values),
+                }
+            })
+            .collect();
+        report
+    }
+}
+
+fn totals(period: &str, levels: &Levels, fixed_costs: f64, values: &[f64]) -> Totals {
+    let revenue = levels.revenue.eval(values);
+    let driver_revenue = levels.driver_revenue.eval(values);
+    let spend = levels.spend.eval(values);
+    let contribution = levels.contribution.eval(values);
+    Totals {
+        period: period.to_string(),
+        revenue,
+        spend,
+        gross_profit: levels.gross_profit.eval(values),
+        contribution,
+        margin: ratio(contribution, revenue),
+        roi: ratio(driver_revenue, spend),
+        baseline_revenue: revenue - driver_revenue,
+        driver_revenue,
+        fixed_costs,
+    }
+}
+
+/// Revenue per extra unit of money of one more unit committed in `period` after
+/// `units` (MODEL.md §3): the next unit's revenue per unit times its
+/// seasonality-weighted return realised within the horizon, over its cost realised
+/// within the horizon.
+pub fn marginal_return(driver: &Driver, units: f64, period: usize, periods: usize) -> f64 {
+    let mut filled = 0.0;
+    let mut next_rate = 0.0;
+    for segment in &driver.response {
+        match segment.units {
+            Some(width) if units >= filled + width - 1e-9 * width.max(1.0) => filled += width,
+            _ => {
+                next_rate = segment.revenue_per_unit;
+                break;
+            }
+        }
+    }
+    let cost = driver.realised_cost(period, periods);
+    if cost <= 0.0 {
+        return 0.0;
+    }
+    next_rate * driver.realised_return(period, periods) / cost
+}

@@ -1,0 +1,448 @@
+//! Solver tests on hand-built plans. Every expected number is worked out by hand in
+//! the comment beside it (MODEL.md §4 style), never copied from the program's output.
+
+use super::*;
+use crate::model::fixtures::{driver, plan, worked_example};
+use crate::model::{Group, Link, LinkTerm, Objective, Plan, Sense};
+
+fn solved(plan: &Plan) -> PlanReport {
+    let report = solve(plan, &SolveOptions::default()).expect("solve");
+    assert_eq!(report.status, Status::Optimal, "{}", report.message);
+    report
+}
+
+fn close(actual: f64, expected: f64) -> bool {
+    (actual - expected).abs() <= 1e-6 * expected.abs().max(1.0)
+}
+
+#[track_caller]
+fn assert_close(actual: f64, expected: f64) {
+    assert!(close(actual, expected), "expected {expected}, got {actual}");
+}
+
+fn units(report: &PlanReport, id: &str) -> f64 {
+    report
+        .drivers
+        .iter()
+        .find(|d| d.id == id)
+        .expect("driver")
+        .units
+}
+
+fn constraint<'a>(report: &'a PlanReport, name: &str) -> &'a ConstraintReport {
+    report
+        .constraints
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no constraint {name}"))
+}
+
+#[test]
+fn worked_example_margin_floor_0_2_spends_the_budget() {
+    // a's first 50 units earn 3.0 per dollar, then b earns 1.5 until the budget of 100
+    // is spent: a = 50, b = 50, revenue 150 + 75 = 225, spend 100,
+    // contribution 0.8 * 225 - 100 = 80, margin 80 / 225 = 0.3556.
+    let report = solved(&worked_example(0.2));
+    assert_close(units(&report, "a"), 50.0);
+    assert_close(units(&report, "b"), 50.0);
+    assert_close(report.totals.revenue, 225.0);
+    assert_close(report.totals.spend, 100.0);
+    assert_close(report.totals.contribution, 80.0);
+    assert_close(report.totals.margin, 80.0 / 225.0);
+    assert_close(report.totals.roi, 2.25);
+    assert!(constraint(&report, "budget_cap").binding);
+    assert!(!constraint(&report, "requirements.min_margin").binding);
+    // The margin is reported as a fraction: 0.3556 against the floor 0.2.
+    assert_close(
+        constraint(&report, "requirements.min_margin").value,
+        80.0 / 225.0,
+    );
+    assert_close(
+        constraint(&report, "requirements.min_margin").slack,
+        80.0 / 225.0 - 0.2,
+    );
+}
+
+#[test]
+fn worked_example_margin_floor_0_4_binds_the_margin() {
+    // 0.8 R - S >= 0.4 R caps spend at 0.4 R. a's first 50 units give R = 150,
+    // S = 50; each unit of b adds 1.5 to R and 1 to S: 50 + x <= 0.4 (150 + 1.5 x)
+    // gives x <= 25. a = 50, b = 25, revenue 187.5, spend 75, margin exactly 0.4.
+    let report = solved(&worked_example(0.4));
+    assert_close(units(&report, "a"), 50.0);
+    assert_close(units(&report, "b"), 25.0);
+    assert_close(report.totals.revenue, 187.5);
+    assert_close(report.totals.spend, 75.0);
+    assert_close(report.totals.margin, 0.4);
+    assert!(constraint(&report, "requirements.min_margin").binding);
+    assert!(!constraint(&report, "budget_cap").binding);
+    assert_close(constraint(&report, "budget_cap").slack, 25.0);
+}
+
+#[test]
+fn worked_example_with_unreachable_target_is_infeasible() {
+    // 225 is the most a budget of 100 buys, so a target of 250 cannot be met.
+    let mut plan = worked_example(0.2);
+    plan.requirements.revenue_target = Some(250.0);
+    let report = solve(&plan, &SolveOptions::default()).expect("solve");
+    assert_eq!(report.status, Status::Infeasible);
+    assert!(!report.has_solution);
+    assert!(report.drivers.is_empty());
+}
+
+#[test]
+fn marginal_return_is_the_next_units_rate() {
+    // Case 1: a has filled its first segment (3.0), so its next unit earns 1.0 per
+    // dollar; b's next unit earns 1.5.
+    let report = solved(&worked_example(0.2));
+    let rate = |id: &str| {
+        report
+            .drivers
+            .iter()
+            .find(|d| d.id == id)
+            .expect("driver")
+            .periods[0]
+            .marginal_return
+    };
+    assert_close(rate("a"), 1.0);
+    assert_close(rate("b"), 1.5);
+}
+
+#[test]
+fn zero_return_driver_gets_no_money() {
+    // a: 50 units at 3.0 and nothing beyond; c earns nothing. Max revenue is 150 with
+    // a = 50 whatever c gets; the second stage (min spend) then gives c nothing:
+    // spend 50, not the budget of 100.
+    let mut plan = plan(
+        &["total"],
+        vec![
+            driver("a", 0.8, &[(Some(50.0), 3.0)], 1),
+            driver("c", 0.8, &[(None, 0.0)], 1),
+        ],
+    );
+    plan.budget_cap = Some(100.0);
+    let report = solved(&plan);
+    assert_close(units(&report, "a"), 50.0);
+    assert_close(units(&report, "c"), 0.0);
+    assert_close(report.totals.revenue, 150.0);
+    assert_close(report.totals.spend, 50.0);
+}
+
+#[test]
+fn maximize_contribution_skips_drivers_that_lose_money() {
+    // b earns 1.2 per dollar at gross margin 0.8: 0.96 of gross profit per dollar, a
+    // loss. a's first segment: 0.8 * 3 - 1 = 1.4 per unit; its second 0.8 - 1 < 0.
+    // So a = 50, b = 0: revenue 150, spend 50, contribution 120 - 50 = 70.
+    let mut plan = worked_example(0.2);
+    plan.drivers[1].response[0].revenue_per_unit = 1.2;
+    plan.objective = Objective::MaximizeContribution;
+    let report = solved(&plan);
+    assert_close(units(&report, "a"), 50.0);
+    assert_close(units(&report, "b"), 0.0);
+    assert_close(report.totals.contribution, 70.0);
+    assert_close(report.totals.revenue, 150.0);
+    // Maximising revenue instead spends the whole budget: a = 50, b = 50,
+    // revenue 150 + 60 = 210.
+    plan.objective = Objective::MaximizeRevenue;
+    assert_close(solved(&plan).totals.revenue, 210.0);
+}
+
+#[test]
+fn minimize_spend_buys_the_target_at_the_best_rates() {
+    // Target 180: a's first 50 units buy 150 for 50, then b buys the remaining 30 at
+    // 1.5 for 20. Spend 70, revenue 180.
+    let mut plan = worked_example(0.2);
+    plan.requirements.revenue_target = Some(180.0);
+    plan.objective = Objective::MinimizeSpend;
+    let report = solved(&plan);
+    assert_close(report.totals.spend, 70.0);
+    assert_close(report.totals.revenue, 180.0);
+    assert_close(units(&report, "b"), 20.0);
+    assert!(constraint(&report, "requirements.revenue_target").binding);
+}
+
+#[test]
+fn minimize_spend_meets_a_contribution_floor() {
+    // No margin floor. Contribution per unit: a's first segment 0.8 * 3 - 1 = 1.4,
+    // b 0.8 * 1.5 - 1 = 0.2. A floor of 75 needs a = 50 (70) and b = 25 (5): spend
+    // 75. Holding spend at 75, revenue is at most 150 + 37.5 = 187.5.
+    let mut plan = worked_example(0.2);
+    plan.requirements.min_margin = None;
+    plan.requirements.min_contribution = Some(75.0);
+    plan.objective = Objective::MinimizeSpend;
+    let report = solved(&plan);
+    assert_close(report.totals.spend, 75.0);
+    assert_close(report.totals.contribution, 75.0);
+    assert_close(report.totals.revenue, 187.5);
+}
+
+#[test]
+fn roi_floor_limits_the_weaker_driver() {
+    // min_roi 2.5: (150 + 1.5 x) / (50 + x) >= 2.5 gives x <= 25 for b; a's second
+    // segment (1.0) would lower ROI faster. Revenue 187.5, spend 75, ROI 2.5.
+    let mut plan = worked_example(0.2);
+    plan.requirements.min_roi = Some(2.5);
+    let report = solved(&plan);
+    assert_close(units(&report, "b"), 25.0);
+    assert_close(report.totals.revenue, 187.5);
+    assert_close(report.totals.roi, 2.5);
+    assert!(constraint(&report, "requirements.min_roi").binding);
+}
+
+#[test]
+fn group_share_cap_limits_marketing() {
+    // b (marketing) may take at most 40 % of spend. With the budget binding,
+    // a = 50 + a2, a2 + b = 50 and b <= 0.4 * 100 = 40. Revenue 150 + a2 + 1.5 b is
+    // largest at b = 40, a2 = 10: 150 + 10 + 60 = 220.
+    let mut plan = worked_example(0.2);
+    plan.groups.push(Group {
+        name: "marketing".into(),
+        members: vec![1],
+        min_spend: None,
+        max_spend: None,
+        min_share: None,
+        max_share: Some(0.4),
+    });
+    let report = solved(&plan);
+    assert_close(units(&report, "a"), 60.0);
+    assert_close(units(&report, "b"), 40.0);
+    assert_close(report.totals.revenue, 220.0);
+    let share = constraint(&report, "group[marketing].max_share");
+    assert!(share.binding);
+    assert_close(share.value, 0.4);
+}
+
+#[test]
+fn group_spend_floor_forces_money_into_a_group() {
+    // Group {a} must get at least 70 of spend: a = 70 (50 at 3.0, then 20 at 1.0),
+    // leaving 30 for b. Revenue 150 + 20 + 45 = 215.
+    let mut plan = worked_example(0.2);
+    plan.groups.push(Group {
+        name: "field".into(),
+        members: vec![0],
+        min_spend: Some(70.0),
+        max_spend: None,
+        min_share: None,
+        max_share: None,
+    });
+    let report = solved(&plan);
+    assert_close(units(&report, "a"), 70.0);
+    assert_close(report.totals.revenue, 215.0);
+    assert!(constraint(&report, "group[field].min_spend").binding);
+}
+
+#[test]
+fn horizon_link_ties_units_together() {
+    // b <= 0.5 a. Along the budget line a2 + b = 50 (a = 50 + a2), b <= 25 + 0.5 a2
+    // gives b <= 33.33; revenue 200 + 0.5 b is largest there: a2 = 16.67,
+    // b = 33.33, revenue 150 + 16.67 + 50 = 216.67.
+    let mut plan = worked_example(0.2);
+    plan.links.push(Link {
+        name: "b_per_a".into(),
+        terms: vec![
+            LinkTerm {
+                driver: 1,
+                coefficient: 1.0,
+            },
+            LinkTerm {
+                driver: 0,
+                coefficient: -0.5,
+            },
+        ],
+        sense: Sense::LessEqual,
+        rhs: 0.0,
+        per_period: false,
+    });
+    let report = solved(&plan);
+    assert_close(units(&report, "b"), 100.0 / 3.0);
+    assert_close(report.totals.revenue, 650.0 / 3.0);
+    assert!(constraint(&report, "link[b_per_a]").binding);
+}
+
+#[test]
+fn driver_minimum_forces_units() {
+    // b >= 60: the budget leaves a = 40 (all at 3.0). Revenue 120 + 90 = 210.
+    let mut plan = worked_example(0.2);
+    plan.drivers[1].min_units = vec![60.0];
+    let report = solved(&plan);
+    assert_close(units(&report, "a"), 40.0);
+    assert_close(report.totals.revenue, 210.0);
+    assert!(constraint(&report, "driver[b].min_units[total]").binding);
+}
+
+#[test]
+fn period_caps_and_per_period_links() {
+    // Two quarters, a: 10 units at 2.0 then 1.0; b: unbounded at 1.5. Q1 spend <= 5,
+    // Q2 spend <= 20; link b <= a in every quarter.
+    // Q1: 5 dollars, all to a's first segment (2.0 beats b's 1.5): a = 5, revenue 10.
+    // Q2: 20 dollars: a's first 10 units (20 revenue), then b (1.5) up to b <= a:
+    //     a = 10, b = 10, revenue 20 + 15 = 35.
+    // Total revenue 45, spend 25.
+    let mut plan = plan(
+        &["Q1", "Q2"],
+        vec![
+            driver("a", 1.0, &[(Some(10.0), 2.0), (None, 1.0)], 2),
+            driver("b", 1.0, &[(None, 1.5)], 2),
+        ],
+    );
+    plan.periods[0].budget_cap = Some(5.0);
+    plan.periods[1].budget_cap = Some(20.0);
+    plan.links.push(Link {
+        name: "b_le_a".into(),
+        terms: vec![
+            LinkTerm {
+                driver: 1,
+                coefficient: 1.0,
+            },
+            LinkTerm {
+                driver: 0,
+                coefficient: -1.0,
+            },
+        ],
+        sense: Sense::LessEqual,
+        rhs: 0.0,
+        per_period: true,
+    });
+    let report = solved(&plan);
+    assert_close(report.totals.revenue, 45.0);
+    assert_close(report.totals.spend, 25.0);
+    assert_close(report.drivers[0].periods[1].units, 10.0);
+    assert_close(report.drivers[1].periods[1].units, 10.0);
+    assert!(constraint(&report, "period[Q1].budget_cap").binding);
+    assert!(constraint(&report, "link[b_le_a][Q2]").binding);
+    assert!(!constraint(&report, "link[b_le_a][Q1]").binding);
+    assert_close(report.period_totals[1].revenue, 35.0);
+}
+
+#[test]
+fn period_margin_floor_holds_in_its_period() {
+    // Q1 has baseline revenue 100 and fixed costs 40 (contribution 60). The driver
+    // earns 2.5 per unit at gross margin 0.5: +1.25 gross profit, -1 spend.
+    // Q1 floor 0.5: (60 + 0.25 x) / (100 + 2.5 x) >= 0.5 gives x <= 10. Budget 30 in
+    // all leaves 20 for Q2. Revenue 100 + 25 + 50 = 175.
+    let mut plan = plan(&["Q1", "Q2"], vec![driver("d", 0.5, &[(None, 2.5)], 2)]);
+    plan.periods[0].baseline_revenue = 100.0;
+    plan.periods[0].fixed_costs = 40.0;
+    plan.periods[0].min_margin = Some(0.5);
+    plan.budget_cap = Some(30.0);
+    let report = solved(&plan);
+    assert_close(report.drivers[0].periods[0].units, 10.0);
+    assert_close(report.drivers[0].periods[1].units, 20.0);
+    assert_close(report.totals.revenue, 175.0);
+    assert_close(report.period_totals[0].margin, 0.5);
+    assert!(constraint(&report, "period[Q1].min_margin").binding);
+}
+
+#[test]
+fn ramps_and_recurring_costs_play_out_over_periods() {
+    // An AE costs 10 per quarter for two quarters (cost profile [1, 1]) and earns
+    // nothing in the quarter hired, 40 at full productivity after (return profile
+    // [0, 1]); Q2's seasonality is 0.5. At most one hire per quarter.
+    // Hired in Q1: spend 10 + 10, revenue 0 + 40 * 0.5 = 20.
+    // Hired in Q2: spend 10 (Q3 is outside the plan), revenue 0 within the horizon, so
+    // the second stage (min spend) hires nobody in Q2.
+    let mut ae = driver("ae", 1.0, &[(None, 40.0)], 2);
+    ae.unit_cost = 10.0;
+    ae.cost_profile = vec![1.0, 1.0];
+    ae.return_profile = vec![0.0, 1.0];
+    ae.seasonality = vec![1.0, 0.5];
+    ae.max_units = vec![Some(1.0), Some(1.0)];
+    let plan = plan(&["Q1", "Q2"], vec![ae]);
+    let report = solved(&plan);
+    let periods = &report.drivers[0].periods;
+    assert_close(periods[0].units, 1.0);
+    assert_close(periods[1].units, 0.0);
+    assert_close(periods[0].revenue, 0.0);
+    assert_close(periods[1].revenue, 20.0);
+    assert_close(periods[0].spend, 10.0);
+    assert_close(periods[1].spend, 10.0);
+    // Marginal return in Q1: 40 * (0 * 1 + 1 * 0.5) / (10 * 2) = 1.0; in Q2 the
+    // return falls outside the horizon: 0.
+    assert_close(periods[0].marginal_return, 1.0);
+    assert_close(periods[1].marginal_return, 0.0);
+}
+
+#[test]
+fn integer_drivers_hire_whole_heads() {
+    // AEs cost 30 and earn 100 (3.33 per dollar) but come whole; b earns 1.5 per
+    // dollar. Budget 100: 3 AEs (90) and b = 10: revenue 300 + 15 = 315. The LP
+    // relaxation would hire 3.33 AEs for 333.3.
+    let mut ae = driver("ae", 0.8, &[(None, 100.0)], 1);
+    ae.unit_cost = 30.0;
+    ae.integer = true;
+    let mut plan = plan(&["total"], vec![ae, driver("b", 0.8, &[(None, 1.5)], 1)]);
+    plan.budget_cap = Some(100.0);
+    let report = solved(&plan);
+    assert!(report.solver.mixed_integer);
+    assert_eq!(units(&report, "ae"), 3.0);
+    assert_close(units(&report, "b"), 10.0);
+    assert_close(report.totals.revenue, 315.0);
+}
+
+#[test]
+fn integer_driver_with_several_segments() {
+    // Heads: the first 2 earn 100 each, the rest 50; cost 30 each; budget 100.
+    // 3 heads (90): 100 + 100 + 50 = 250; the leftover 10 buys nothing else.
+    let mut ae = driver("ae", 0.8, &[(Some(2.0), 100.0), (None, 50.0)], 1);
+    ae.unit_cost = 30.0;
+    ae.integer = true;
+    let mut plan = plan(&["total"], vec![ae]);
+    plan.budget_cap = Some(100.0);
+    let report = solved(&plan);
+    assert_eq!(units(&report, "ae"), 3.0);
+    assert_close(report.totals.revenue, 250.0);
+    assert_close(report.totals.spend, 90.0);
+}
+
+#[test]
+fn segments_fill_in_order_below_a_margin_floor() {
+    // Baseline revenue 100 at gross margin 1 (contribution 100); floor 0.5, so the
+    // baseline leaves 100 - 0.5 * 100 = 50 of margin room. d (gross margin 0 < 0.5)
+    // must commit 10 units: each uses 1 + 0.5 r of room (2.5 in its first segment at
+    // r = 3, 1.5 in its second at r = 1). e (gross margin 1, r = 1.5) adds 1.5 of
+    // gross profit, costs 1 and raises the floor by 0.75: it uses 0.25 of room a unit.
+    // In order: d's 10 units take its first segment (25 of room, revenue 30), leaving
+    // 25 for e = 100: revenue 100 + 30 + 150 = 280.
+    // Filling d's second segment first would use only 15, leaving 35 for e = 140 and
+    // revenue 100 + 10 + 210 = 320: the binaries must forbid that.
+    let mut d = driver("d", 0.0, &[(Some(10.0), 3.0), (Some(10.0), 1.0)], 1);
+    d.min_units = vec![10.0];
+    let mut plan = plan(&["total"], vec![d, driver("e", 1.0, &[(None, 1.5)], 1)]);
+    plan.periods[0].baseline_revenue = 100.0;
+    plan.requirements.min_margin = Some(0.5);
+    let report = solved(&plan);
+    assert!(report.solver.mixed_integer);
+    assert_close(units(&report, "d"), 10.0);
+    assert_close(units(&report, "e"), 100.0);
+    assert_close(report.totals.revenue, 280.0);
+    assert_close(report.totals.margin, 0.5);
+}
+
+#[test]
+fn unbounded_plans_are_a_status() {
+    // Nothing caps b: revenue grows without bound.
+    let plan = plan(&["total"], vec![driver("b", 0.8, &[(None, 1.5)], 1)]);
+    let report = solve(&plan, &SolveOptions::default()).expect("solve");
+    assert_eq!(report.status, Status::Unbounded);
+    assert!(!report.has_solution);
+}
+
+#[test]
+fn a_spent_time_limit_reports_time_limit() {
+    let options = SolveOptions {
+        time_limit: Some(Duration::ZERO),
+    };
+    let report = solve(&worked_example(0.2), &options).expect("solve");
+    assert_eq!(report.status, Status::TimeLimit);
+    assert!(!report.has_solution);
+}
+
+#[test]
+fn verification_catches_values_that_break_a_row() {
+    let plan = worked_example(0.2);
+    let program = Program::build(&plan);
+    // Everything at 1000 units breaks the budget cap of 100.
+    let values = vec![1000.0; program.vars.len()];
+    let error = verify(&program, &values).expect_err("must fail");
+    assert!(matches!(error, SolveError::Verification { .. }), "{error}");
+}
