@@ -15,6 +15,8 @@
 //! - [`model`]: validated plan types.
 //! - [`program`]: a validated plan as a linear program with named constraints.
 //! - [`solve`]: lexicographic stages, time limits, post-solve verification.
+//! - [`planner`]: the one call both faces make: request in, result out.
+//! - [`error`]: the library's [`Error`].
 //! - [`service`]: the tonic `PlannerService` (thin: convert, solve off the runtime).
 //! - [`server`]: [`serve`] a listener until a shutdown signal, with health and
 //!   reflection.
@@ -23,9 +25,13 @@
 
 pub mod cli;
 pub mod convert;
+pub mod error;
 pub mod model;
 pub mod pb;
+pub mod planner;
 pub mod program;
 pub mod server;
 pub mod service;
 pub mod solve;
+pub use server::serve;
+pub use error::Error;

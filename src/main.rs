@@ -1,1 +1,5 @@
-fn main() {}
+//! The `tradeoff` binary: all of it lives in [`tradeoff::cli`].
+
+fn main() -> std::process::ExitCode {
+    tradeoff::cli::run()
+}

@@ -1,1 +1,209 @@
-//! (in progress)
+//! The `tradeoff` command line: one file per subcommand. Results go to stdout (pure
+//! JSON with `--format json`), logs and errors to stderr, and the exit code says how
+//! it went (see [`ExitStatus`]).
+
+mod serve;
+mod solve;
+mod table;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::convert::{FieldViolation, Limits};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  solved: an optimal plan (or the server stopped cleanly)
+  1  error: server unreachable, internal or solver failure
+  2  bad input: unreadable file, malformed JSON, invalid or oversized plan, bad flags
+  3  the plan is infeasible
+  4  the plan is unbounded
+  5  the time limit ran out (the best plan found, if any, is printed)";
+
+/// Sales-strategy optimizer: growth drivers, costs and returns in; the
+/// revenue-maximizing budget split that meets the margin requirements out.
+#[derive(Debug, Parser)]
+#[command(name = "tradeoff", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Solve a plan file, in-process or on a server.
+    #[command(after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json --time-limit 30s > result.json\n  tradeoff solve plan.json --server http://127.0.0.1:50051\n\n{EXIT_CODES}"))]
+    Solve(solve::SolveArgs),
+    /// Serve the gRPC API (tradeoff.v1.PlannerService, health, reflection).
+    #[command(after_help = format!("Example:\n  RUST_LOG=info tradeoff serve --listen 127.0.0.1:50051\n\nStops on SIGINT or SIGTERM: health turns NOT_SERVING, in-flight calls drain.\n\n{EXIT_CODES}"))]
+    Serve(serve::ServeArgs),
+}
+
+/// Size limits as flags, shared by `solve` (in-process) and `serve`.
+#[derive(Debug, Clone, clap::Args)]
+struct LimitArgs {
+    /// Most drivers in one plan.
+    #[arg(long, default_value_t = Limits::default().max_drivers)]
+    max_drivers: usize,
+    /// Most periods in one plan.
+    #[arg(long, default_value_t = Limits::default().max_periods)]
+    max_periods: usize,
+    /// Most response segments of one driver.
+    #[arg(long, default_value_t = Limits::default().max_segments)]
+    max_segments: usize,
+    /// Most variables of the linear program.
+    #[arg(long, default_value_t = Limits::default().max_variables)]
+    max_variables: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_drivers: self.max_drivers,
+            max_periods: self.max_periods,
+            max_segments: self.max_segments,
+            max_variables: self.max_variables,
+        }
+    }
+}
+
+/// How a command ended, as a process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: solved optimally, or served until stopped.
+    Success = 0,
+    /// 1: server unreachable, internal or solver failure.
+    Failure = 1,
+    /// 2: bad input.
+    BadInput = 2,
+    /// 3: infeasible plan.
+    Infeasible = 3,
+    /// 4: unbounded plan.
+    Unbounded = 4,
+    /// 5: time limit reached.
+    TimeLimit = 5,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// Errors of the command line, each with its exit status.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Json {
+        path: String,
+        source: crate::convert::JsonError,
+    },
+    #[error("invalid plan ({} violation{}):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, list(.0))]
+    Invalid(Vec<FieldViolation>),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("cannot reach the server at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn list(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|violation| format!("  {violation}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl CliError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            CliError::Read { .. } | CliError::Json { .. } | CliError::Invalid(_) | CliError::TooLarge(_) => {
+                ExitStatus::BadInput
+            }
+            CliError::Connect { .. } | CliError::Failed(_) => ExitStatus::Failure,
+        }
+    }
+}
+
+impl From<crate::Error> for CliError {
+    fn from(error: crate::Error) -> Self {
+        use crate::convert::PlanError;
+        match error {
+            crate::Error::Plan(PlanError::Invalid(violations)) => CliError::Invalid(violations),
+            crate::Error::Plan(too_large @ PlanError::TooLarge { .. }) => CliError::TooLarge(too_large.to_string()),
+            other => CliError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// Parses a duration written as `30s`, `500ms`, `2m`, `1h` or plain seconds (`1.5`).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (try 30s, 500ms, 2m)"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1e3,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown unit `{other}` in `{text}` (use ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|error| format!("`{text}`: {error}"))
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let status = match cli.command {
+        Command::Solve(args) => solve::run(args),
+        Command::Serve(args) => serve::run(args),
+    };
+    match status {
+        Ok(status) => status.into(),
+        Err(error) => {
+            eprintln!("error: {error}");
+            error.exit_status().into()
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings only, so stdout and
+/// stderr stay clean for scripts).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_common_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+    }
+}

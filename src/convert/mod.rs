@@ -8,6 +8,8 @@ mod json;
 mod plan;
 mod result;
 
+pub use result::{result_to_pb, sense_to_pb, status_to_pb};
+
 /// One broken validity rule: where (a field path such as
 /// `drivers[2].response[1].revenue_per_unit`, proto field names) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,68 @@
+//! The one library call behind both faces: a wire request in, a wire result out.
+//!
+//! The gRPC service runs it on a blocking thread; the CLI runs it in-process. Neither
+//! holds logic the other lacks.
+
+use std::time::Duration;
+
+use crate::convert::{self, FieldViolation, Limits, PlanError};
+use crate::error::Error;
+use crate::pb;
+use crate::solve::{self, SolveOptions};
+
+/// Solves `request` with at most `time_limit` of wall-clock time (the tighter of
+/// `request.options.time_limit` and this argument, when both are set).
+pub fn optimize(
+    request: &pb::OptimizeRequest,
+    limits: &Limits,
+    time_limit: Option<Duration>,
+) -> Result<pb::OptimizeResponse, Error> {
+    let Some(plan) = request.plan.as_ref() else {
+        return Err(PlanError::Invalid(vec![FieldViolation {
+            field: "plan".into(),
+            description: "a plan is required".into(),
+        }])
+        .into());
+    };
+    let options = solve_options(request.options.as_ref())?;
+    let plan = convert::plan_from_pb(plan, limits)?;
+    let options = SolveOptions {
+        time_limit: match (options.time_limit, time_limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        },
+    };
+    let report = solve::solve(&plan, &options)?;
+    tracing::info!(
+        plan = %report.plan_name,
+        status = ?report.status,
+        variables = report.solver.variables,
+        rows = report.solver.constraints,
+        elapsed_ms = report.solver.elapsed.as_secs_f64() * 1e3,
+        "solved"
+    );
+    Ok(pb::OptimizeResponse {
+        result: Some(convert::result_to_pb(&report)),
+    })
+}
+
+/// Validated solve options from the wire.
+pub fn solve_options(options: Option<&pb::SolveOptions>) -> Result<SolveOptions, Error> {
+    let Some(limit) = options.and_then(|options| options.time_limit.as_ref()) else {
+        return Ok(SolveOptions::default());
+    };
+    let invalid = |description: &str| {
+        Error::from(PlanError::Invalid(vec![FieldViolation {
+            field: "options.time_limit".into(),
+            description: description.into(),
+        }]))
+    };
+    if limit.seconds < 0 || limit.nanos < 0 || limit.nanos >= 1_000_000_000 {
+        return Err(invalid("must be a non-negative duration"));
+    }
+    let seconds = u64::try_from(limit.seconds).map_err(|_| invalid("must be a non-negative duration"))?;
+    let nanos = u32::try_from(limit.nanos).map_err(|_| invalid("must be a non-negative duration"))?;
+    Ok(SolveOptions {
+        time_limit: Some(Duration::new(seconds, nanos)),
+    })
+}
