@@ -8,9 +8,8 @@ mod json;
 mod plan;
 mod result;
 
-
-
-
+pub use json::{parse_plan_json, JsonError};
+pub use plan::{count_variables, plan_from_pb};
 
 /// One broken validity rule: where (a field path such as
 /// `drivers[2].response[1].revenue_per_unit`, proto field names) and what.
