@@ -1,1 +1,318 @@
-//! (in progress)
+//! Plan files: the proto3 JSON mapping of `pb::Plan`, with enum values also accepted
+//! without their proto prefix, as MODEL.md writes them (`MAXIMIZE_REVENUE`,
+//! `GREATER_EQUAL`).
+
+use serde_json::Value;
+
+use crate::pb;
+
+/// Why a plan file is not a plan, worded so that a planner can find and fix the spot.
+///
+/// This is about the file's shape only (JSON syntax, field names, value types, enum
+/// names); a well-formed plan can still break MODEL.md's rules, which
+/// [`super::plan_from_pb`] reports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
+    /// The error has a place in the text: a syntax error, or a value that does not fit
+    /// the plan's schema.
+    #[error("line {line}, column {column}: {}", with_path(.path, .message))]
+    Located {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// JSON path of the offending field (`drivers[0].unitCost`), or empty.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The error was found after enum names were normalised, where only the field's
+    /// JSON path is known.
+    #[error("{}", with_path(.path, .message))]
+    Field {
+        /// JSON path of the offending field (`links[2].sense`).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn with_path(path: &str, message: &str) -> String {
+    if path.is_empty() {
+        message.to_string()
+    } else {
+        format!("{path}: {message}")
+    }
+}
+
+impl JsonError {
+    fn new(path: String, error: &serde_json::Error) -> Self {
+        let text = error.to_string();
+        let position = format!(" at line {} column {}", error.line(), error.column());
+        let message = text.strip_suffix(&position).unwrap_or(&text);
+        // pbjson reads numbers through an untagged enum whose own message means nothing
+        // to a planner.
+        let message = message.replace(
+            "data did not match any variant of untagged enum Content",
+            "expected a number (or a string such as \"1.5\")",
+        );
+        if error.line() == 0 {
+            JsonError::Field { path, message }
+        } else {
+            JsonError::Located {
+                line: error.line(),
+                column: error.column(),
+                path,
+                message,
+            }
+        }
+    }
+
+    fn from_tracked(error: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = error.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        JsonError::new(path, error.inner())
+    }
+}
+
+/// Reads a plan file, so that the CLI and tests accept what MODEL.md shows: proto3
+/// JSON with `camelCase` or `snake_case` field names, and enum values with or without
+/// their proto prefix. Unknown fields are refused, since a misspelt optional field
+/// would otherwise silently drop a constraint.
+pub fn parse_plan_json(text: &str) -> Result<pb::Plan, JsonError> {
+    // Most files parse as they are, and this path knows the line and column of errors.
+    let strict = {
+        let mut de = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize::<_, pb::Plan>(&mut de)
+            .map_err(|e| JsonError::from_tracked(&e))
+            .and_then(|plan| {
+                de.end().map_err(|e| JsonError::new(String::new(), &e))?;
+                Ok(plan)
+            })
+    };
+    let strict_error = match strict {
+        Ok(plan) => return Ok(plan),
+        Err(error) => error,
+    };
+    let mut value: Value =
+        serde_json::from_str(text).map_err(|e| JsonError::new(String::new(), &e))?;
+    match normalise_enums(&mut value) {
+        Ok(true) => {}
+        Ok(false) => return Err(strict_error),
+        Err((path, message)) => {
+            // Where the strict pass stopped at this very value, its place is known.
+            return Err(match strict_error {
+                JsonError::Located {
+                    line,
+                    column,
+                    path: at,
+                    ..
+                } if at == path => JsonError::Located {
+                    line,
+                    column,
+                    path,
+                    message,
+                },
+                _ => JsonError::Field { path, message },
+            });
+        }
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| JsonError::from_tracked(&e))
+}
+
+/// The names of one proto enum, for adding the prefix MODEL.md leaves off.
+struct EnumNames {
+    prefix: &'static str,
+    known: fn(&str) -> bool,
+    expected: &'static str,
+}
+
+const OBJECTIVE: EnumNames = EnumNames {
+    prefix: "OBJECTIVE_",
+    known: |name| pb::Objective::from_str_name(name).is_some(),
+    expected: "MAXIMIZE_REVENUE, MAXIMIZE_CONTRIBUTION, MINIMIZE_SPEND",
+};
+
+const SENSE: EnumNames = EnumNames {
+    prefix: "SENSE_",
+    known: |name| pb::Sense::from_str_name(name).is_some(),
+    expected: "LESS_EQUAL, GREATER_EQUAL, EQUAL",
+};
+
+/// Adds the proto prefix to unprefixed enum names at `objective` and `links[*].sense`.
+/// Returns whether anything changed, or the path and description of an unknown name.
+fn normalise_enums(plan: &mut Value) -> Result<bool, (String, String)> {
+    let Some(root) = plan.as_object_mut() else {
+        return Ok(false);
+    };
+    let mut changed = false;
+    if let Some(objective) = root.get_mut("objective") {
+        changed |= add_prefix(objective, "objective".into(), &OBJECTIVE)?;
+    }
+    if let Some(Value::Array(links)) = root.get_mut("links") {
+        for (l, link) in links.iter_mut().enumerate() {
+            if let Some(sense) = link.get_mut("sense") {
+                changed |= add_prefix(sense, format!("links[{l}].sense"), &SENSE)?;
+            }
+        }
+    }
+    Ok(changed)
+}
+
+fn add_prefix(
+    value: &mut Value,
+    path: String,
+    names: &EnumNames,
+) -> Result<bool, (String, String)> {
+    let Value::String(name) = value else {
+        // Numbers and wrong types are the deserializer's to judge.
+        return Ok(false);
+    };
+    if (names.known)(name) {
+        return Ok(false);
+    }
+    let prefixed = format!("{}{name}", names.prefix);
+    if (names.known)(&prefixed) {
+        *name = prefixed;
+        return Ok(true);
+    }
+    let message = format!("unknown value {name:?}; expected one of {}", names.expected);
+    Err((path, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::{plan_from_pb, Limits, PlanError};
+
+    fn parse(text: &str) -> pb::Plan {
+        parse_plan_json(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn error(text: &str) -> String {
+        match parse_plan_json(text) {
+            Ok(plan) => panic!("{text}: parsed as {plan:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn camel_case_with_unprefixed_enums() {
+        let plan = parse(
+            r#"{
+              "budgetCap": 100,
+              "baselineGrossMargin": 0.8,
+              "objective": "MAXIMIZE_CONTRIBUTION",
+              "drivers": [{"id": "a", "unitCost": 2, "minUnitsByPeriod": [1],
+                           "response": [{"units": 5, "revenuePerUnit": 3}, {"revenuePerUnit": 1}]}],
+              "links": [{"name": "l", "terms": [{"driverId": "a", "coefficient": 1}],
+                         "sense": "GREATER_EQUAL", "perPeriod": true}]
+            }"#,
+        );
+        assert_eq!(plan.budget_cap, Some(100.0));
+        assert_eq!(plan.baseline_gross_margin, Some(0.8));
+        assert_eq!(plan.objective, pb::Objective::MaximizeContribution as i32);
+        assert_eq!(plan.drivers[0].unit_cost, Some(2.0));
+        assert_eq!(plan.drivers[0].min_units_by_period, [1.0]);
+        assert_eq!(plan.drivers[0].response[1].revenue_per_unit, 1.0);
+        assert_eq!(plan.links[0].terms[0].driver_id, "a");
+        assert_eq!(plan.links[0].sense, pb::Sense::GreaterEqual as i32);
+        assert!(plan.links[0].per_period);
+    }
+
+    #[test]
+    fn snake_case_with_prefixed_enums() {
+        let plan = parse(
+            r#"{
+              "budget_cap": 100,
+              "objective": "OBJECTIVE_MINIMIZE_SPEND",
+              "requirements": {"revenue_target": 50},
+              "drivers": [{"id": "a", "unit_cost": 2, "response": [{"revenue_per_unit": 3}]}],
+              "links": [{"name": "l", "terms": [{"driver_id": "a", "coefficient": 1}],
+                         "sense": "SENSE_EQUAL", "rhs": 4}]
+            }"#,
+        );
+        assert_eq!(plan.budget_cap, Some(100.0));
+        assert_eq!(plan.objective, pb::Objective::MinimizeSpend as i32);
+        assert_eq!(plan.requirements.and_then(|r| r.revenue_target), Some(50.0));
+        assert_eq!(plan.drivers[0].unit_cost, Some(2.0));
+        assert_eq!(plan.links[0].sense, pb::Sense::Equal as i32);
+        assert_eq!(plan.links[0].rhs, 4.0);
+    }
+
+    #[test]
+    fn unknown_field_is_refused_with_its_place() {
+        let text = "{\n  \"drivers\": [],\n  \"budgetCapp\": 1\n}";
+        let message = error(text);
+        assert!(message.starts_with("line 3, column "), "{message}");
+        assert!(message.contains("unknown field `budgetCapp`"), "{message}");
+    }
+
+    #[test]
+    fn unknown_field_next_to_unprefixed_enum_is_refused_with_its_path() {
+        let text = r#"{"objective": "MINIMIZE_SPEND", "drivers": [{"id": "a", "colour": 1}]}"#;
+        let message = error(text);
+        assert!(message.starts_with("drivers[0]"), "{message}");
+        assert!(message.contains("unknown field `colour`"), "{message}");
+    }
+
+    #[test]
+    fn syntax_error_reports_line_and_column() {
+        let text = "{\n  \"drivers\": [\n    {\"id\": \"a\",}\n  ]\n}";
+        assert_eq!(
+            parse_plan_json(text).err().map(|e| match e {
+                JsonError::Located { line, column, .. } => (line, column),
+                JsonError::Field { .. } => (0, 0),
+            }),
+            Some((3, 16))
+        );
+        assert!(error(text).starts_with("line 3, column 16: "));
+        assert!(error("{} trailing").starts_with("line 1, column 4: "));
+    }
+
+    #[test]
+    fn wrong_type_reports_path() {
+        let message = error("{\"drivers\": [{\"id\": \"a\", \"unitCost\": true}]}");
+        assert_eq!(
+            message,
+            "line 1, column 42: drivers[0].unitCost: expected a number (or a string such as \"1.5\")"
+        );
+    }
+
+    #[test]
+    fn unknown_enum_names_are_listed() {
+        assert_eq!(
+            error("{\n\"objective\": \"MAX_REV\"}"),
+            "line 2, column 22: objective: unknown value \"MAX_REV\"; \
+             expected one of MAXIMIZE_REVENUE, MAXIMIZE_CONTRIBUTION, MINIMIZE_SPEND"
+        );
+        assert_eq!(
+            error(
+                r#"{"objective": "MINIMIZE_SPEND", "links": [{"name": "l"}, {"sense": "AT_LEAST"}]}"#
+            ),
+            "links[1].sense: unknown value \"AT_LEAST\"; \
+             expected one of LESS_EQUAL, GREATER_EQUAL, EQUAL"
+        );
+    }
+
+    #[test]
+    fn non_finite_strings_parse_then_fail_validation() {
+        let plan = parse(
+            r#"{"budgetCap": "Infinity",
+                "drivers": [{"id": "a", "unitCost": "NaN",
+                             "response": [{"revenuePerUnit": "-Infinity"}]}]}"#,
+        );
+        let Err(PlanError::Invalid(violations)) = plan_from_pb(&plan, &Limits::default()) else {
+            panic!("expected an invalid plan");
+        };
+        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "budget_cap",
+                "drivers[0].unit_cost",
+                "drivers[0].response[0].revenue_per_unit"
+            ]
+        );
+    }
+}

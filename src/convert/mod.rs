@@ -8,6 +8,8 @@ mod json;
 mod plan;
 mod result;
 
+pub use json::{parse_plan_json, JsonError};
+pub use plan::{count_variables, plan_from_pb};
 pub use result::{result_to_pb, sense_to_pb, status_to_pb};
 
 /// One broken validity rule: where (a field path such as

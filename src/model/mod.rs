@@ -4,7 +4,7 @@
 //! resolved (a driver's `gross_margin`, per-period bounds, seasonality, profiles),
 //! names are resolved to indices, and numbers are finite. The only way in from the
 //! wire is [`crate::convert`]; code that builds a [`Plan`] by hand should run it
-//! through [`crate::convert::validate_plan`] semantics itself, since the program
+//! through the same rules ([`crate::convert::plan_from_pb`]), since the program
 //! builder trusts these invariants.
 
 /// Lexicographic objective of a plan: the first total is optimised, then the second
