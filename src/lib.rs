@@ -33,5 +33,5 @@ pub mod program;
 pub mod server;
 pub mod service;
 pub mod solve;
-pub use server::serve;
 pub use error::Error;
+pub use server::serve;

@@ -60,8 +60,10 @@ pub fn solve_options(options: Option<&pb::SolveOptions>) -> Result<SolveOptions,
     if limit.seconds < 0 || limit.nanos < 0 || limit.nanos >= 1_000_000_000 {
         return Err(invalid("must be a non-negative duration"));
     }
-    let seconds = u64::try_from(limit.seconds).map_err(|_| invalid("must be a non-negative duration"))?;
-    let nanos = u32::try_from(limit.nanos).map_err(|_| invalid("must be a non-negative duration"))?;
+    let seconds =
+        u64::try_from(limit.seconds).map_err(|_| invalid("must be a non-negative duration"))?;
+    let nanos =
+        u32::try_from(limit.nanos).map_err(|_| invalid("must be a non-negative duration"))?;
     Ok(SolveOptions {
         time_limit: Some(Duration::new(seconds, nanos)),
     })

@@ -98,7 +98,9 @@ pub async fn serve_with(
         () = shutdown => {}
     }
     tracing::info!(drain = ?config.drain_timeout, "shutting down: NOT_SERVING, draining in-flight calls");
-    health.set_not_serving::<PlannerServiceServer<Planner>>().await;
+    health
+        .set_not_serving::<PlannerServiceServer<Planner>>()
+        .await;
     let _ = stop_tx.send(());
     match tokio::time::timeout(config.drain_timeout, &mut server).await {
         Ok(result) => result.map_err(Into::into),

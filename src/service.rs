@@ -35,7 +35,8 @@ impl PlannerService for Planner {
         &self,
         request: Request<OptimizeRequest>,
     ) -> Result<Response<OptimizeResponse>, Status> {
-        let deadline = grpc_timeout(request.metadata()).map(|timeout| timeout.mul_f64(DEADLINE_SHARE));
+        let deadline =
+            grpc_timeout(request.metadata()).map(|timeout| timeout.mul_f64(DEADLINE_SHARE));
         let request = request.into_inner();
         let requested_limit = planner::solve_options(request.options.as_ref())
             .map_err(Status::from)?
@@ -43,7 +44,8 @@ impl PlannerService for Planner {
         let limited_by_deadline =
             deadline.is_some_and(|deadline| requested_limit.is_none_or(|limit| deadline < limit));
         let limits = self.limits;
-        let solve = tokio::task::spawn_blocking(move || planner::optimize(&request, &limits, deadline));
+        let solve =
+            tokio::task::spawn_blocking(move || planner::optimize(&request, &limits, deadline));
         let joined = match deadline {
             // The solver honours the deadline itself; this is the backstop.
             Some(deadline) => tokio::time::timeout(deadline + Duration::from_millis(50), solve)
@@ -51,8 +53,9 @@ impl PlannerService for Planner {
                 .map_err(|_| Status::from(Error::DeadlineExceeded))?,
             None => solve.await,
         };
-        let response = joined
-            .map_err(|error| Status::from(Error::Internal(format!("solver task failed: {error}"))))??;
+        let response = joined.map_err(|error| {
+            Status::from(Error::Internal(format!("solver task failed: {error}")))
+        })??;
         let timed_out = response
             .result
             .as_ref()
@@ -92,7 +95,10 @@ impl From<Error> for Status {
                 let message = format!(
                     "invalid plan: {} violation(s); first: {}",
                     violations.len(),
-                    violations.first().map(ToString::to_string).unwrap_or_default()
+                    violations
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
                 );
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }

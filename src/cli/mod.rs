@@ -126,9 +126,10 @@ fn list(violations: &[FieldViolation]) -> String {
 impl CliError {
     fn exit_status(&self) -> ExitStatus {
         match self {
-            CliError::Read { .. } | CliError::Json { .. } | CliError::Invalid(_) | CliError::TooLarge(_) => {
-                ExitStatus::BadInput
-            }
+            CliError::Read { .. }
+            | CliError::Json { .. }
+            | CliError::Invalid(_)
+            | CliError::TooLarge(_) => ExitStatus::BadInput,
             CliError::Connect { .. } | CliError::Failed(_) => ExitStatus::Failure,
         }
     }
@@ -139,7 +140,9 @@ impl From<crate::Error> for CliError {
         use crate::convert::PlanError;
         match error {
             crate::Error::Plan(PlanError::Invalid(violations)) => CliError::Invalid(violations),
-            crate::Error::Plan(too_large @ PlanError::TooLarge { .. }) => CliError::TooLarge(too_large.to_string()),
+            crate::Error::Plan(too_large @ PlanError::TooLarge { .. }) => {
+                CliError::TooLarge(too_large.to_string())
+            }
             other => CliError::Failed(other.to_string()),
         }
     }
@@ -160,7 +163,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => value / 1e3,
         "m" | "min" => value * 60.0,
         "h" => value * 3600.0,
-        other => return Err(format!("unknown unit `{other}` in `{text}` (use ms, s, m or h)")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}` (use ms, s, m or h)"
+            ))
+        }
     };
     Duration::try_from_secs_f64(seconds).map_err(|error| format!("`{text}`: {error}"))
 }

@@ -27,9 +27,14 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitStatus, CliError> {
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .map_err(|error| CliError::Failed(format!("cannot listen on {}: {error}", args.listen)))?;
+            .map_err(|error| {
+                CliError::Failed(format!("cannot listen on {}: {error}", args.listen))
+            })?;
         let address = listener.local_addr().map_or(args.listen, |address| address);
-        eprintln!("tradeoff {} listening on {address}", env!("CARGO_PKG_VERSION"));
+        eprintln!(
+            "tradeoff {} listening on {address}",
+            env!("CARGO_PKG_VERSION")
+        );
         let config = ServerConfig {
             limits: args.limits.limits(),
             max_request_bytes: args.max_request_mib.saturating_mul(1024 * 1024),

@@ -54,7 +54,7 @@ pub(super) fn run(args: SolveArgs) -> Result<ExitStatus, CliError> {
     let request = pb::OptimizeRequest {
         plan: Some(plan),
         options: args.time_limit.map(|limit| pb::SolveOptions {
-            time_limit: pbjson_types::Duration::try_from(limit).ok(),
+            time_limit: Some(pbjson_types::Duration::from(limit)),
         }),
     };
     let response = match &args.server {

@@ -11,20 +11,31 @@ pub(super) fn render(result: &PlanResult) -> String {
     let status = SolveStatus::try_from(result.status)
         .map(|status| status.as_str_name().trim_start_matches("SOLVE_STATUS_"))
         .unwrap_or("UNKNOWN");
-    let name = if result.plan_name.is_empty() { "(unnamed plan)" } else { &result.plan_name };
-    let _ = writeln!(out, "{name} ({}): {status}: {}", result.currency, result.message);
+    let name = if result.plan_name.is_empty() {
+        "(unnamed plan)"
+    } else {
+        &result.plan_name
+    };
+    let _ = writeln!(
+        out,
+        "{name} ({}): {status}: {}",
+        result.currency, result.message
+    );
     if let Some(solver) = &result.solver {
-        let seconds = solver
-            .solve_time
-            .as_ref()
-            .map_or(0.0, |time| time.seconds as f64 + f64::from(time.nanos) / 1e9);
+        let seconds = solver.solve_time.as_ref().map_or(0.0, |time| {
+            time.seconds as f64 + f64::from(time.nanos) / 1e9
+        });
         let _ = writeln!(
             out,
             "solver {}: {} variables, {} constraints{}, {} stage(s), {:.3} s",
             solver.name,
             solver.variables,
             solver.constraints,
-            if solver.mixed_integer { " (mixed-integer)" } else { "" },
+            if solver.mixed_integer {
+                " (mixed-integer)"
+            } else {
+                ""
+            },
             solver.stages,
             seconds
         );
@@ -59,9 +70,17 @@ pub(super) fn render(result: &PlanResult) -> String {
     let _ = writeln!(out, "\nAllocation (units committed per period)");
     out.push_str(&layout(&rows, 2));
 
-    let mut rows = vec![["period", "revenue", "spend", "gross profit", "contribution", "margin", "ROI"]
-        .map(String::from)
-        .to_vec()];
+    let mut rows = vec![[
+        "period",
+        "revenue",
+        "spend",
+        "gross profit",
+        "contribution",
+        "margin",
+        "ROI",
+    ]
+    .map(String::from)
+    .to_vec()];
     let totals_row = |label: &str, totals: &Totals| {
         vec![
             label.to_string(),
@@ -73,8 +92,10 @@ pub(super) fn render(result: &PlanResult) -> String {
             format!("{:.2}", totals.roi),
         ]
     };
-    for totals in &result.period_totals {
-        rows.push(totals_row(&totals.period, totals));
+    if result.period_totals.len() > 1 {
+        for totals in &result.period_totals {
+            rows.push(totals_row(&totals.period, totals));
+        }
     }
     if let Some(totals) = &result.totals {
         rows.push(totals_row("total", totals));
@@ -145,7 +166,13 @@ fn number(value: f64) -> String {
 fn layout(rows: &[Vec<String>], left: usize) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
-        .map(|column| rows.iter().filter_map(|row| row.get(column)).map(|cell| cell.chars().count()).max().unwrap_or(0))
+        .map(|column| {
+            rows.iter()
+                .filter_map(|row| row.get(column))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in rows {

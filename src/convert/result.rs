@@ -44,7 +44,7 @@ pub fn result_to_pb(report: &PlanReport) -> pb::PlanResult {
         constraints: report.constraints.iter().map(constraint_to_pb).collect(),
         solver: Some(pb::SolverInfo {
             name: report.solver.name.to_string(),
-            solve_time: pbjson_types::Duration::try_from(report.solver.elapsed).ok(),
+            solve_time: Some(pbjson_types::Duration::from(report.solver.elapsed)),
             stages: report.solver.stages,
             variables: saturating_u32(report.solver.variables),
             constraints: saturating_u32(report.solver.constraints),

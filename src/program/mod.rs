@@ -394,7 +394,11 @@ impl<'a> Builder<'a> {
                 continue;
             };
             for (k, pair) in ys.windows(2).enumerate() {
-                let width = driver.response.get(k).and_then(|s| s.units).unwrap_or(bound);
+                let width = driver
+                    .response
+                    .get(k)
+                    .and_then(|s| s.units)
+                    .unwrap_or(bound);
                 let z = self.add_var(0.0, 1.0, true);
                 let mut filled = LinExpr::default();
                 filled.add(pair[0][t], 1.0);
