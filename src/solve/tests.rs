@@ -446,3 +446,204 @@ fn verification_catches_values_that_break_a_row() {
     let error = verify(&program, &values).expect_err("must fail");
     assert!(matches!(error, SolveError::Verification { .. }), "{error}");
 }
+
+mod properties {
+    //! On random plans: every reported plan satisfies every named constraint, and
+    //! every total equals the sum of its parts, recomputed here from the allocation
+    //! without the program's expressions.
+
+    use super::*;
+    use crate::model::{Driver, Segment};
+    use proptest::prelude::*;
+
+    fn driver_strategy(periods: usize) -> impl Strategy<Value = Driver> {
+        (
+            prop::collection::vec((1.0..40.0f64, 0.0..4.0f64), 1..=3),
+            0.5..20.0f64,
+            0.0..=1.0f64,
+            prop::collection::vec(0.0..1.5f64, 1..=3),
+            prop::collection::vec(0.1..1.5f64, 1..=3),
+            prop::collection::vec(0.5..1.5f64, periods),
+            prop::option::of(1.0..30.0f64),
+            any::<bool>(),
+        )
+            .prop_map(
+                move |(
+                    segments,
+                    unit_cost,
+                    gross_margin,
+                    return_profile,
+                    cost_profile,
+                    seasonality,
+                    max_units,
+                    integer,
+                )| {
+                    // Rates sorted so they never increase; the last segment unbounded.
+                    let mut rates: Vec<f64> =
+                        segments.iter().map(|&(_, rate)| rate * unit_cost).collect();
+                    rates.sort_by(|a, b| b.total_cmp(a));
+                    let count = segments.len();
+                    let response = segments
+                        .iter()
+                        .zip(rates)
+                        .enumerate()
+                        .map(|(k, (&(width, _), rate))| Segment {
+                            units: (k + 1 < count).then_some(width),
+                            revenue_per_unit: rate,
+                        })
+                        .collect();
+                    Driver {
+                        id: String::new(),
+                        name: String::new(),
+                        tags: Vec::new(),
+                        unit: "USD".into(),
+                        unit_cost,
+                        gross_margin,
+                        response,
+                        min_units: vec![0.0; periods],
+                        max_units: vec![max_units; periods],
+                        seasonality,
+                        integer,
+                        return_profile,
+                        cost_profile,
+                    }
+                },
+            )
+    }
+
+    fn plan_strategy() -> impl Strategy<Value = Plan> {
+        (1usize..=3)
+            .prop_flat_map(|periods| {
+                (
+                    Just(periods),
+                    prop::collection::vec(driver_strategy(periods), 1..=4),
+                    50.0..2000.0f64,
+                    prop::option::of(-0.2..0.5f64),
+                    prop::option::of(0.1..0.9f64),
+                    prop::collection::vec((0.0..500.0f64, 0.0..300.0f64), periods),
+                    0..3usize,
+                )
+            })
+            .prop_map(
+                |(periods, drivers, cap, min_margin, max_share, baselines, objective)| {
+                    let names: Vec<String> = (1..=periods).map(|t| format!("Q{t}")).collect();
+                    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                    let mut drivers = drivers;
+                    for (i, driver) in drivers.iter_mut().enumerate() {
+                        driver.id = format!("d{i}");
+                    }
+                    let count = drivers.len();
+                    let mut plan = plan(&name_refs, drivers);
+                    plan.budget_cap = Some(cap);
+                    for (period, (revenue, costs)) in plan.periods.iter_mut().zip(baselines) {
+                        period.baseline_revenue = revenue;
+                        period.fixed_costs = costs;
+                    }
+                    plan.requirements.min_margin = min_margin;
+                    // Drivers below the floor with several segments need finite bounds:
+                    // the budget cap gives them one.
+                    if let Some(share) = max_share {
+                        plan.groups.push(Group {
+                            name: "first".into(),
+                            members: vec![0],
+                            min_spend: None,
+                            max_spend: None,
+                            min_share: None,
+                            max_share: Some(share),
+                        });
+                    }
+                    if count >= 2 {
+                        plan.links.push(Link {
+                            name: "pair".into(),
+                            terms: vec![
+                                LinkTerm {
+                                    driver: 1,
+                                    coefficient: 1.0,
+                                },
+                                LinkTerm {
+                                    driver: 0,
+                                    coefficient: -2.0,
+                                },
+                            ],
+                            sense: Sense::LessEqual,
+                            rhs: 5.0,
+                            per_period: true,
+                        });
+                    }
+                    plan.objective = match objective {
+                        0 => Objective::MaximizeRevenue,
+                        1 => Objective::MaximizeContribution,
+                        _ => Objective::MaximizeRevenue,
+                    };
+                    plan
+                },
+            )
+    }
+
+    fn near(a: f64, b: f64, scale: f64) -> bool {
+        (a - b).abs() <= 1e-6 * scale.max(1.0)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+        #[test]
+        fn reported_plans_meet_constraints_and_add_up(plan in plan_strategy()) {
+            let report = solve(&plan, &SolveOptions::default()).expect("solve");
+            prop_assume!(report.has_solution);
+            let periods = plan.periods.len();
+            let scale = report.totals.revenue.abs() + report.totals.spend.abs() + 1.0;
+
+            for constraint in &report.constraints {
+                prop_assert!(constraint.slack >= -1e-6 * constraint.bound.abs().max(1.0) * 10.0,
+                    "{} broken: value {} bound {}", constraint.name, constraint.value, constraint.bound);
+            }
+            for (i, (driver, reported)) in plan.drivers.iter().zip(&report.drivers).enumerate() {
+                for t in 0..periods {
+                    let units = reported.periods[t].units;
+                    prop_assert!(units >= -1e-9, "negative units for driver {i}");
+                    if driver.integer {
+                        prop_assert!((units - units.round()).abs() < 1e-6);
+                    }
+                    // Spend paid in t: unit cost times the cost profile over the units
+                    // committed in t and before.
+                    let spend: f64 = (0..=t)
+                        .map(|s| driver.unit_cost * driver.cost_profile.get(t - s).copied().unwrap_or(0.0) * reported.periods[s].units)
+                        .sum();
+                    prop_assert!(near(reported.periods[t].spend, spend, scale));
+                    // Revenue realised in t can never beat filling the curve in order.
+                    let best_rate = driver.response[0].revenue_per_unit;
+                    let ceiling: f64 = (0..=t)
+                        .map(|s| driver.seasonality[t] * driver.return_profile.get(t - s).copied().unwrap_or(0.0) * best_rate * reported.periods[s].units)
+                        .sum();
+                    prop_assert!(reported.periods[t].revenue <= ceiling + 1e-6 * scale);
+                }
+                let spend: f64 = reported.periods.iter().map(|p| p.spend).sum();
+                prop_assert!(near(reported.spend, spend, scale));
+            }
+            // Totals equal the sum of their parts.
+            let driver_revenue: f64 = report.drivers.iter().map(|d| d.revenue).sum();
+            let driver_spend: f64 = report.drivers.iter().map(|d| d.spend).sum();
+            let baseline: f64 = plan.periods.iter().map(|p| p.baseline_revenue).sum();
+            let fixed: f64 = plan.periods.iter().map(|p| p.fixed_costs).sum();
+            let gross_profit = plan.baseline_gross_margin * baseline
+                + plan.drivers.iter().zip(&report.drivers).map(|(d, r)| d.gross_margin * r.revenue).sum::<f64>();
+            let totals = &report.totals;
+            prop_assert!(near(totals.driver_revenue, driver_revenue, scale));
+            prop_assert!(near(totals.revenue, baseline + driver_revenue, scale));
+            prop_assert!(near(totals.spend, driver_spend, scale));
+            prop_assert!(near(totals.gross_profit, gross_profit, scale));
+            prop_assert!(near(totals.contribution, gross_profit - driver_spend - fixed, scale));
+            let per_period: f64 = report.period_totals.iter().map(|p| p.revenue).sum();
+            prop_assert!(near(totals.revenue, per_period, scale));
+            let per_period: f64 = report.period_totals.iter().map(|p| p.contribution).sum();
+            prop_assert!(near(totals.contribution, per_period, scale));
+            if let Some(cap) = plan.budget_cap {
+                prop_assert!(totals.spend <= cap + 1e-6 * cap.max(1.0));
+            }
+            if let Some(floor) = plan.requirements.min_margin {
+                prop_assert!(totals.contribution - floor * totals.revenue >= -1e-6 * scale);
+            }
+        }
+    }
+}
