@@ -25,7 +25,7 @@ Exit codes:
 /// Sales-strategy optimizer: growth drivers, costs and returns in; the
 /// revenue-maximizing budget split that meets the margin requirements out.
 #[derive(Debug, Parser)]
-#[command(name = "tradeoff", version, after_help = EXIT_CODES)]
+#[command(name = "tradeoff", version, after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json > result.json\n  tradeoff serve --listen 127.0.0.1:50051\n\n{EXIT_CODES}"))]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -197,6 +197,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

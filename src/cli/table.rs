@@ -47,8 +47,9 @@ pub(super) fn render(result: &PlanResult) -> String {
         return out;
     }
 
-    // Allocation: units per period, then horizon units, spend, revenue, and the
-    // marginal return of one more unit in the first period.
+    // Allocation: units per period, then horizon units, spend, revenue, and the best
+    // marginal return of one more unit over the periods (MODEL.md §3: bounds such as
+    // max_units or a binding cap may keep that unit from being bought).
     let mut header = vec!["driver".to_string(), "unit".to_string()];
     header.extend(result.periods.iter().cloned());
     header.extend(["units", "spend", "revenue", "next $ earns"].map(String::from));

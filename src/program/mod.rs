@@ -288,12 +288,16 @@ impl<'a> Builder<'a> {
             for t in 0..periods {
                 let total = LinExpr::sum(ys.iter().map(|y| (y[t], 1.0)));
                 if driver.integer && !single_segment {
+                    // Whole units across segments: u = n with n integer, and u is
+                    // reported (and bounded, and linked) through n itself.
                     let whole = self.add_var(0.0, f64::INFINITY, true);
-                    let mut link = total.clone();
+                    let mut link = total;
                     link.add(whole, -1.0);
                     self.add_row(link, Sense::Equal, 0.0);
+                    driver_units.push(LinExpr::sum([(whole, 1.0)]));
+                } else {
+                    driver_units.push(total);
                 }
-                driver_units.push(total);
             }
             if plan.needs_segment_order(i) {
                 self.order_segments(i, &ys);

@@ -39,12 +39,35 @@ fn expression(expr: &LinExpr, vars: &[Variable]) -> Expression {
 }
 
 /// Solves `program` with the extra `holds` rows for `objective` in `direction`.
+///
+/// microlp's branch and bound occasionally gives up on an integral candidate it
+/// misjudges numerically; the stage is then tried once more with the rows as written
+/// instead of scaled, before the failure is reported.
 pub(crate) fn solve_stage(
     program: &Program,
     holds: &[Row],
     objective: &LinExpr,
     direction: Direction,
     time_limit: Option<Duration>,
+) -> Result<StageOutcome, SolveError> {
+    let started = std::time::Instant::now();
+    match solve_once(program, holds, objective, direction, time_limit, true) {
+        Err(SolveError::Backend(error)) if program.is_mixed_integer() => {
+            tracing::warn!(%error, "microlp failed on the scaled rows; retrying unscaled");
+            let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
+            solve_once(program, holds, objective, direction, left, false)
+        }
+        outcome => outcome,
+    }
+}
+
+fn solve_once(
+    program: &Program,
+    holds: &[Row],
+    objective: &LinExpr,
+    direction: Direction,
+    time_limit: Option<Duration>,
+    scale_rows: bool,
 ) -> Result<StageOutcome, SolveError> {
     if time_limit.is_some_and(|limit| limit.is_zero()) {
         return Ok(StageOutcome::TimedOut);
@@ -72,11 +95,25 @@ pub(crate) fn solve_stage(
         model = model.with_time_limit(limit.as_secs_f64());
     }
     for row in program.rows.iter().chain(holds) {
-        let lhs = expression(&row.expr, &vars);
+        // Rows are scaled to a largest coefficient of 1: money rows reach 1e7 and
+        // microlp's branch and bound misjudges integral candidates at that scale.
+        let largest = row
+            .expr
+            .terms
+            .iter()
+            .map(|(_, c)| c.abs())
+            .fold(0.0, f64::max);
+        let factor = if scale_rows && largest > 0.0 {
+            1.0 / largest
+        } else {
+            1.0
+        };
+        let lhs = expression(&row.expr, &vars) * factor;
+        let rhs = row.rhs * factor;
         model.add_constraint(match row.sense {
-            Sense::LessEqual => lhs.leq(row.rhs),
-            Sense::GreaterEqual => lhs.geq(row.rhs),
-            Sense::Equal => lhs.eq(row.rhs),
+            Sense::LessEqual => lhs.leq(rhs),
+            Sense::GreaterEqual => lhs.geq(rhs),
+            Sense::Equal => lhs.eq(rhs),
         });
     }
     let integer = program.is_mixed_integer();

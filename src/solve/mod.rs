@@ -299,13 +299,23 @@ fn no_plan(status: Status, message: &str) -> ProgramSolution {
 fn finish(
     program: &Program,
     status: Status,
-    mut values: Vec<f64>,
+    values: Vec<f64>,
     relative_gap: Option<f64>,
     stages: u32,
     message: String,
 ) -> Result<ProgramSolution, SolveError> {
-    clean(program, &mut values);
-    verify(program, &values)?;
+    // Prefer values with solver noise (a millionth of a unit) removed; keep the raw
+    // ones if removing it would break a row.
+    let mut snapped = values.clone();
+    clean(program, &mut snapped, NOISE);
+    let values = if verify_quietly(program, &snapped) {
+        snapped
+    } else {
+        let mut values = values;
+        clean(program, &mut values, 1e-9);
+        verify(program, &values)?;
+        values
+    };
     Ok(ProgramSolution {
         status,
         values: Some(values),
@@ -315,14 +325,18 @@ fn finish(
     })
 }
 
-/// Snaps integer variables to whole numbers and values within round-off of a bound
-/// onto the bound, so reports show 50, not 49.99999999997.
-fn clean(program: &Program, values: &mut [f64]) {
+/// Units closer than this to a bound are solver round-off, not a decision.
+const NOISE: f64 = 1e-6;
+
+/// Snaps integer variables to whole numbers and values within `tolerance` (relative,
+/// at least absolute) of a bound onto the bound, so reports show 50, not
+/// 49.99999999997, and 0, not 8.9e-8.
+fn clean(program: &Program, values: &mut [f64], tolerance: f64) {
     for (value, var) in values.iter_mut().zip(&program.vars) {
         if var.integer && (*value - value.round()).abs() <= VERIFY_TOLERANCE {
             *value = value.round();
         }
-        let near = |bound: f64| (*value - bound).abs() <= 1e-9 * bound.abs().max(1.0);
+        let near = |bound: f64| (*value - bound).abs() <= tolerance * bound.abs().max(1.0);
         if near(var.lower) {
             *value = var.lower;
         } else if var.upper.is_finite() && near(var.upper) {
@@ -331,47 +345,56 @@ fn clean(program: &Program, values: &mut [f64]) {
     }
 }
 
+fn verify_quietly(program: &Program, values: &[f64]) -> bool {
+    first_violation(program, values).is_none()
+}
+
 /// Re-checks `values` against every bound, integrality and row of the program.
 pub fn verify(program: &Program, values: &[f64]) -> Result<(), SolveError> {
-    let fail = |constraint: String, violation: f64| {
-        tracing::error!(%constraint, violation, "solver returned a plan that breaks a constraint");
-        Err(SolveError::Verification {
-            constraint,
-            violation,
-        })
-    };
+    match first_violation(program, values) {
+        None => Ok(()),
+        Some((constraint, violation)) => {
+            tracing::error!(%constraint, violation, "solver returned a plan that breaks a constraint");
+            Err(SolveError::Verification {
+                constraint,
+                violation,
+            })
+        }
+    }
+}
+
+/// The first bound, integrality or row that `values` break by more than
+/// [`VERIFY_TOLERANCE`] (relative), with the relative violation.
+fn first_violation(program: &Program, values: &[f64]) -> Option<(String, f64)> {
     if values.len() != program.vars.len() || values.iter().any(|value| !value.is_finite()) {
-        return fail("the variable values".into(), f64::INFINITY);
+        return Some(("the variable values".into(), f64::INFINITY));
     }
     for (index, (value, var)) in values.iter().zip(&program.vars).enumerate() {
         let scale = value.abs().max(1.0);
         let outside = (var.lower - value).max(value - var.upper).max(0.0) / scale;
         if outside > VERIFY_TOLERANCE {
-            return fail(format!("the bounds of variable {index}"), outside);
+            return Some((format!("the bounds of variable {index}"), outside));
         }
-        if var.integer && (value - value.round()).abs() > VERIFY_TOLERANCE {
-            return fail(
-                format!("the integrality of variable {index}"),
-                (value - value.round()).abs(),
-            );
+        let fraction = (value - value.round()).abs();
+        if var.integer && fraction > VERIFY_TOLERANCE {
+            return Some((format!("the integrality of variable {index}"), fraction));
         }
     }
-    let names: std::collections::HashMap<usize, &str> = program
-        .named
-        .iter()
-        .map(|named| (named.row, named.name.as_str()))
-        .collect();
     for (index, row) in program.rows.iter().enumerate() {
         let relative = row.violation(values) / row.scale(values);
         if relative > VERIFY_TOLERANCE {
-            let name = names.get(&index).map_or_else(
-                || format!("structural row {index}"),
-                |name| (*name).to_string(),
-            );
-            return fail(name, relative);
+            let name = program
+                .named
+                .iter()
+                .find(|named| named.row == index)
+                .map_or_else(
+                    || format!("structural row {index}"),
+                    |named| named.name.clone(),
+                );
+            return Some((name, relative));
         }
     }
-    Ok(())
+    None
 }
 
 #[cfg(test)]

@@ -1,0 +1,820 @@
+//! End-to-end tests of the `tradeoff` binary: plan files in, exit codes, stdout and
+//! stderr out, in-process and against a real `tradeoff serve`.
+//!
+//! Every expected number is worked out by hand from MODEL.md in the comments next to
+//! it; none is copied from the program's output.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tradeoff");
+
+/// Tolerance on money and fractions: the solver works in floating point.
+const TOL: f64 = 1e-6;
+
+/// A command for the binary, isolated from settings in the caller's environment.
+fn tradeoff() -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_remove("TRADEOFF_SERVER")
+        .env_remove("TRADEOFF_LISTEN")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    tradeoff()
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {BIN}: {error}"))
+}
+
+fn code(output: &Output) -> i32 {
+    output
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {}", describe(output)))
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        stdout(output),
+        stderr(output)
+    )
+}
+
+/// Asserts the exit code, showing both streams when it differs.
+fn assert_code(output: &Output, expected: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "expected exit code {expected}; {}",
+        describe(output)
+    );
+}
+
+/// The whole of stdout as one JSON document (fails if anything else is printed).
+fn json_stdout(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("stdout is not pure JSON ({error}); {}", describe(output)))
+}
+
+/// Asserts a bad-input refusal: exit 2, nothing on stdout, and each needle on stderr.
+fn assert_bad_input(output: &Output, needles: &[&str]) {
+    assert_code(output, 2);
+    assert!(
+        output.stdout.is_empty(),
+        "bad input must print nothing on stdout; {}",
+        describe(output)
+    );
+    let err = stderr(output);
+    for needle in needles {
+        assert!(
+            err.contains(needle),
+            "stderr should mention {needle:?}; {}",
+            describe(output)
+        );
+    }
+}
+
+fn write_file(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write plan file");
+    path
+}
+
+fn write_plan(dir: &TempDir, name: &str, plan: &Value) -> PathBuf {
+    write_file(dir, name, &serde_json::to_string_pretty(plan).unwrap())
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}
+
+fn number(value: &Value, pointer: &str) -> f64 {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("no number at {pointer} in {value:#}"))
+}
+
+fn assert_near(value: &Value, pointer: &str, expected: f64) {
+    let actual = number(value, pointer);
+    assert!(
+        (actual - expected).abs() <= TOL * expected.abs().max(1.0),
+        "{pointer}: expected {expected}, got {actual}"
+    );
+}
+
+/// The result's driver with this id.
+fn driver<'a>(result: &'a Value, id: &str) -> &'a Value {
+    result["drivers"]
+        .as_array()
+        .expect("drivers is a list")
+        .iter()
+        .find(|driver| driver["driverId"] == id)
+        .unwrap_or_else(|| panic!("no driver {id} in {result:#}"))
+}
+
+/// The result's constraint with this name.
+fn constraint<'a>(result: &'a Value, name: &str) -> &'a Value {
+    result["constraints"]
+        .as_array()
+        .expect("constraints is a list")
+        .iter()
+        .find(|constraint| constraint["name"] == name)
+        .unwrap_or_else(|| panic!("no constraint {name} in {result:#}"))
+}
+
+/// MODEL.md §4: one period, no baseline, budget cap 100, gross margins 0.8, maximise
+/// revenue. Driver `a` (unit cost 1): 50 units at 3.0, then unbounded at 1.0; driver
+/// `b` (unit cost 1): unbounded at 1.5. `requirements` varies by case.
+fn worked_example(requirements: Value) -> Value {
+    json!({
+        "name": "worked-example",
+        "budgetCap": 100,
+        "drivers": [
+            {
+                "id": "a",
+                "unitCost": 1,
+                "grossMargin": 0.8,
+                "response": [
+                    {"units": 50, "revenuePerUnit": 3.0},
+                    {"revenuePerUnit": 1.0}
+                ]
+            },
+            {
+                "id": "b",
+                "unitCost": 1,
+                "grossMargin": 0.8,
+                "response": [{"revenuePerUnit": 1.5}]
+            }
+        ],
+        "requirements": requirements,
+        "objective": "MAXIMIZE_REVENUE"
+    })
+}
+
+fn case1() -> Value {
+    worked_example(json!({"minMargin": 0.2}))
+}
+
+fn case2() -> Value {
+    worked_example(json!({"minMargin": 0.4}))
+}
+
+fn case3() -> Value {
+    worked_example(json!({"minMargin": 0.2, "revenueTarget": 250}))
+}
+
+/// Checks the numbers of §4 case 1 on a JSON result.
+fn assert_case1_numbers(result: &Value) {
+    assert_eq!(result["status"], "SOLVE_STATUS_OPTIMAL", "{result:#}");
+    assert_eq!(result["hasSolution"], true);
+    // Best marginal return first: a's first 50 units earn 3.0, then b earns 1.5 (a's
+    // second segment only 1.0) until the budget of 100 is spent: a = 50, b = 50.
+    assert_near(driver(result, "a"), "/units", 50.0);
+    assert_near(driver(result, "b"), "/units", 50.0);
+    // a: 50 * 3.0 = 150; b: 50 * 1.5 = 75.
+    assert_near(driver(result, "a"), "/revenue", 150.0);
+    assert_near(driver(result, "b"), "/revenue", 75.0);
+    // Revenue 150 + 75 = 225, spend 100, gross profit 0.8 * 225 = 180,
+    // contribution 180 - 100 = 80, margin 80 / 225 = 0.3556 (>= 0.2, not binding).
+    assert_near(result, "/totals/revenue", 225.0);
+    assert_near(result, "/totals/spend", 100.0);
+    assert_near(result, "/totals/grossProfit", 180.0);
+    assert_near(result, "/totals/contribution", 80.0);
+    assert_near(result, "/totals/margin", 80.0 / 225.0);
+    // ROI: driver revenue / driver spend = 225 / 100.
+    assert_near(result, "/totals/roi", 2.25);
+    assert_eq!(constraint(result, "budget_cap")["binding"], true);
+    assert_eq!(
+        constraint(result, "requirements.min_margin")["binding"],
+        false
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// 1. The worked example, JSON output.
+
+#[test]
+fn worked_example_case1_json() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let output = run(&["solve", path_str(&plan), "--format", "json"]);
+    assert_code(&output, 0);
+    let result = json_stdout(&output);
+    assert_case1_numbers(&result);
+    // proto3 JSON: camelCase keys, every field emitted.
+    assert_eq!(result["planName"], "worked-example");
+    assert_eq!(result["currency"], "USD");
+    assert_eq!(result["periods"], json!(["total"]));
+    assert!(
+        result["totals"].get("baselineRevenue").is_some(),
+        "{result:#}"
+    );
+    assert!(result["solver"].get("solveTime").is_some(), "{result:#}");
+}
+
+#[test]
+fn worked_example_case1_json_from_stdin() {
+    let mut child = tradeoff()
+        .args(["solve", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tradeoff");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(serde_json::to_string(&case1()).unwrap().as_bytes())
+            .unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_code(&output, 0);
+    assert_case1_numbers(&json_stdout(&output));
+}
+
+#[test]
+fn worked_example_case2_json() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case2.json", &case2());
+    let output = run(&["solve", path_str(&plan), "--format", "json"]);
+    assert_code(&output, 0);
+    let result = json_stdout(&output);
+    assert_eq!(result["status"], "SOLVE_STATUS_OPTIMAL", "{result:#}");
+    // 0.8 R - S >= 0.4 R  <=>  S <= 0.4 R. a's first 50 units: R = 150, S = 50, fine.
+    // Then b: R = 150 + 1.5 x, S = 50 + x; 50 + x <= 60 + 0.6 x  <=>  x <= 25.
+    // (a's second segment at 1.0 would allow even less: 50 + x <= 60 + 0.4 x, x <= 16.7,
+    // and earns less per unit, so b takes it all.)
+    assert_near(driver(&result, "a"), "/units", 50.0);
+    assert_near(driver(&result, "b"), "/units", 25.0);
+    // Revenue 150 + 37.5 = 187.5, spend 75, contribution 0.8 * 187.5 - 75 = 75,
+    // margin 75 / 187.5 = 0.4.
+    assert_near(&result, "/totals/revenue", 187.5);
+    assert_near(&result, "/totals/spend", 75.0);
+    assert_near(&result, "/totals/contribution", 75.0);
+    assert_near(&result, "/totals/margin", 0.4);
+    let margin = constraint(&result, "requirements.min_margin");
+    assert_eq!(margin["binding"], true, "{margin:#}");
+    assert_near(margin, "/bound", 0.4);
+    let budget = constraint(&result, "budget_cap");
+    assert_eq!(budget["binding"], false, "{budget:#}");
+    // 100 - 75 = 25 of the budget left.
+    assert_near(budget, "/slack", 25.0);
+}
+
+#[test]
+fn worked_example_case3_is_infeasible() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case3.json", &case3());
+    let output = run(&["solve", path_str(&plan), "--format", "json"]);
+    // A budget of 100 buys at most 225 of revenue (case 1), short of the target 250.
+    assert_code(&output, 3);
+    let result = json_stdout(&output);
+    assert_eq!(result["status"], "SOLVE_STATUS_INFEASIBLE", "{result:#}");
+    assert_eq!(result["hasSolution"], false);
+}
+
+// ---------------------------------------------------------------------------------
+// 2. The table format.
+
+#[test]
+fn worked_example_case1_table() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let output = run(&["solve", path_str(&plan)]);
+    assert_code(&output, 0);
+    let out = stdout(&output);
+    assert!(out.contains("OPTIMAL"), "{out}");
+    // One row per driver: id first, and its 50 units (see case 1) on the row.
+    for id in ["a", "b"] {
+        let row = out
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(id))
+            .unwrap_or_else(|| panic!("no row for driver {id}:\n{out}"));
+        assert!(
+            row.split_whitespace().any(|cell| cell == "50"),
+            "row of {id} should show 50 units: {row}"
+        );
+    }
+    // The budget binds: `budget_cap  100  <=  100`.
+    let budget = out
+        .lines()
+        .find(|line| line.trim_start().starts_with("budget_cap"))
+        .unwrap_or_else(|| panic!("no budget_cap line:\n{out}"));
+    let cells: Vec<&str> = budget.split_whitespace().collect();
+    assert!(cells.contains(&"100") && cells.contains(&"<="), "{budget}");
+    // The margin floor does not bind, so it is not among the binding constraints.
+    assert!(!out.contains("requirements.min_margin"), "{out}");
+    // Totals: revenue 225, spend 100, contribution 80.
+    let total = out
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some("total") && line.contains('%'))
+        .unwrap_or_else(|| panic!("no totals row:\n{out}"));
+    let cells: Vec<&str> = total.split_whitespace().collect();
+    for expected in ["225", "100", "80"] {
+        assert!(cells.contains(&expected), "totals row: {total}");
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// 3. Unbounded and time limit.
+
+#[test]
+fn unbounded_plan_exits_4() {
+    let dir = TempDir::new().unwrap();
+    // One driver earning 2.0 per unit costing 1, no cap, no floor: revenue grows
+    // without bound.
+    let plan = write_plan(
+        &dir,
+        "unbounded.json",
+        &json!({"drivers": [{"id": "x", "response": [{"revenuePerUnit": 2.0}]}]}),
+    );
+    let output = run(&["solve", path_str(&plan), "--format", "json"]);
+    assert_code(&output, 4);
+    assert_eq!(json_stdout(&output)["status"], "SOLVE_STATUS_UNBOUNDED");
+}
+
+#[test]
+fn zero_time_limit_exits_5() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let output = run(&[
+        "solve",
+        path_str(&plan),
+        "--format",
+        "json",
+        "--time-limit",
+        "0s",
+    ]);
+    assert_code(&output, 5);
+    assert_eq!(json_stdout(&output)["status"], "SOLVE_STATUS_TIME_LIMIT");
+}
+
+// ---------------------------------------------------------------------------------
+// 4. Bad input.
+
+#[test]
+fn missing_file_is_named() {
+    let dir = TempDir::new().unwrap();
+    let missing = dir.path().join("no-such-plan.json");
+    let output = run(&["solve", path_str(&missing), "--format", "json"]);
+    assert_bad_input(&output, &["no-such-plan.json"]);
+}
+
+#[test]
+fn malformed_json_gives_line_and_column() {
+    let dir = TempDir::new().unwrap();
+    // Line 4 is `    {"id": "a",, "response": []}`: 4 spaces (columns 1-4), `{` 5,
+    // `"id"` 6-9, `:` 10, space 11, `"a"` 12-14, `,` 15 and the stray `,` at 16.
+    let text = "{\n  \"budgetCap\": 100,\n  \"drivers\": [\n    {\"id\": \"a\",, \"response\": []}\n  ]\n}\n";
+    let plan = write_file(&dir, "malformed.json", text);
+    let output = run(&["solve", path_str(&plan)]);
+    assert_bad_input(&output, &["malformed.json", "line 4", "column 16"]);
+}
+
+#[test]
+fn truncated_json_gives_line_and_column() {
+    let dir = TempDir::new().unwrap();
+    // The text ends on line 3 after `"drivers": [`.
+    let text = "{\n  \"budgetCap\": 100,\n  \"drivers\": [";
+    let plan = write_file(&dir, "truncated.json", text);
+    let output = run(&["solve", path_str(&plan)]);
+    assert_bad_input(&output, &["line 3", "column"]);
+}
+
+#[test]
+fn unknown_field_is_named() {
+    let dir = TempDir::new().unwrap();
+    // A misspelt `budgetCap` on line 3.
+    let text = "{\n  \"drivers\": [{\"id\": \"a\", \"response\": [{\"revenuePerUnit\": 1}]}],\n  \"budgetCapp\": 100\n}\n";
+    let plan = write_file(&dir, "unknown.json", text);
+    let output = run(&["solve", path_str(&plan)]);
+    assert_bad_input(&output, &["budgetCapp", "line 3"]);
+}
+
+#[test]
+fn unknown_nested_field_is_named() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(
+        &dir,
+        "unknown-nested.json",
+        &json!({"drivers": [{"id": "a", "unitCosts": 2, "response": [{"revenuePerUnit": 1}]}]}),
+    );
+    let output = run(&["solve", path_str(&plan)]);
+    assert_bad_input(&output, &["drivers[0].unitCosts"]);
+}
+
+/// A plan that breaks three rules at once.
+fn invalid_plan() -> Value {
+    json!({
+        "budgetCap": 100,
+        "drivers": [
+            // unit_cost must be > 0.
+            {"id": "a", "unitCost": -1, "response": [{"revenuePerUnit": 2}]},
+            // revenue_per_unit must not increase: 2 then 3.
+            {"id": "b", "response": [
+                {"units": 10, "revenuePerUnit": 2},
+                {"revenuePerUnit": 3}
+            ]}
+        ],
+        // Margins lie in [-1, 1).
+        "requirements": {"minMargin": 1.5}
+    })
+}
+
+const INVALID_PLAN_PATHS: [&str; 3] = [
+    "drivers[0].unit_cost",
+    "drivers[1].response[1].revenue_per_unit",
+    "requirements.min_margin",
+];
+
+#[test]
+fn invalid_plan_lists_every_field_path() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "invalid.json", &invalid_plan());
+    let output = run(&["solve", path_str(&plan), "--format", "json"]);
+    assert_bad_input(&output, &INVALID_PLAN_PATHS);
+    // Exactly the three faults above, each on its own line.
+    assert!(
+        stderr(&output).contains("3 violations"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn nan_is_refused_with_its_field_path() {
+    let dir = TempDir::new().unwrap();
+    // proto3 JSON spells NaN as a string; MODEL.md refuses non-finite numbers.
+    let plan = write_plan(
+        &dir,
+        "nan.json",
+        &json!({"drivers": [{"id": "a", "unitCost": "NaN", "response": [{"revenuePerUnit": 2}]}],
+                "budgetCap": 10}),
+    );
+    let output = run(&["solve", path_str(&plan)]);
+    assert_bad_input(&output, &["drivers[0].unit_cost"]);
+}
+
+#[test]
+fn infinity_is_refused_with_its_field_path() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(
+        &dir,
+        "inf.json",
+        &json!({"drivers": [{"id": "a", "response": [{"revenuePerUnit": 2}]}],
+                "budgetCap": "Infinity"}),
+    );
+    let output = run(&["solve", path_str(&plan)]);
+    assert_bad_input(&output, &["budget_cap"]);
+}
+
+#[test]
+fn unknown_enum_value_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let mut plan = case1();
+    plan["objective"] = json!("MAXIMISE_EVERYTHING");
+    let plan = write_plan(&dir, "enum.json", &plan);
+    let output = run(&["solve", path_str(&plan)]);
+    assert_bad_input(&output, &["objective", "MAXIMISE_EVERYTHING"]);
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let output = run(&["solve", path_str(&plan), "--format", "yaml"]);
+    assert_bad_input(&output, &["yaml"]);
+    let output = run(&["solve", path_str(&plan), "--time-limit", "fast"]);
+    assert_bad_input(&output, &["fast"]);
+}
+
+/// A plan where the objective and the link's sense both show in the result.
+///
+/// Budget cap 100, min margin 0.2, gross margins 0.8. Driver `a`: 50 units at 3.0,
+/// then 1.0; driver `b`: unbounded at 1.2. Per unit, contribution is
+/// 0.8 * 3.0 - 1 = 1.4 for a's first 50, 0.8 * 1.0 - 1 = -0.2 after, and
+/// 0.8 * 1.2 - 1 = -0.04 for `b`. A link `b >= 10`.
+///
+/// Maximising contribution: a = 50 and b at its floor of 10: revenue 150 + 12 = 162,
+/// spend 60, contribution 0.8 * 162 - 60 = 69.6 (margin 0.43 >= 0.2).
+/// (Maximising revenue would spend the whole budget: a = 50, b = 50, revenue 210;
+/// a `LESS_EQUAL` link would leave b = 0 and contribution 70.)
+fn enum_plan(objective: &str, sense: &str, snake_case: bool) -> Value {
+    if snake_case {
+        json!({
+            "budget_cap": 100,
+            "requirements": {"min_margin": 0.2},
+            "drivers": [
+                {"id": "a", "unit_cost": 1, "gross_margin": 0.8, "response": [
+                    {"units": 50, "revenue_per_unit": 3.0}, {"revenue_per_unit": 1.0}]},
+                {"id": "b", "unit_cost": 1, "gross_margin": 0.8,
+                 "response": [{"revenue_per_unit": 1.2}]}
+            ],
+            "links": [{"name": "b_floor", "terms": [{"driver_id": "b", "coefficient": 1}],
+                       "sense": sense, "rhs": 10}],
+            "objective": objective
+        })
+    } else {
+        json!({
+            "budgetCap": 100,
+            "requirements": {"minMargin": 0.2},
+            "drivers": [
+                {"id": "a", "unitCost": 1, "grossMargin": 0.8, "response": [
+                    {"units": 50, "revenuePerUnit": 3.0}, {"revenuePerUnit": 1.0}]},
+                {"id": "b", "unitCost": 1, "grossMargin": 0.8,
+                 "response": [{"revenuePerUnit": 1.2}]}
+            ],
+            "links": [{"name": "b_floor", "terms": [{"driverId": "b", "coefficient": 1}],
+                       "sense": sense, "rhs": 10}],
+            "objective": objective
+        })
+    }
+}
+
+fn assert_enum_plan_solution(output: &Output) {
+    assert_code(output, 0);
+    let result = json_stdout(output);
+    assert_eq!(result["status"], "SOLVE_STATUS_OPTIMAL", "{result:#}");
+    assert_near(driver(&result, "a"), "/units", 50.0);
+    assert_near(driver(&result, "b"), "/units", 10.0);
+    assert_near(&result, "/totals/revenue", 162.0);
+    assert_near(&result, "/totals/spend", 60.0);
+    assert_near(&result, "/totals/contribution", 69.6);
+    let link = constraint(&result, "link[b_floor]");
+    assert_eq!(link["sense"], "SENSE_GREATER_EQUAL", "{link:#}");
+    assert_eq!(link["binding"], true, "{link:#}");
+}
+
+#[test]
+fn unprefixed_enum_values_are_accepted() {
+    let dir = TempDir::new().unwrap();
+    for snake_case in [false, true] {
+        let plan = write_plan(
+            &dir,
+            "unprefixed.json",
+            &enum_plan("MAXIMIZE_CONTRIBUTION", "GREATER_EQUAL", snake_case),
+        );
+        assert_enum_plan_solution(&run(&["solve", path_str(&plan), "--format", "json"]));
+    }
+}
+
+#[test]
+fn prefixed_enum_values_are_accepted() {
+    let dir = TempDir::new().unwrap();
+    for snake_case in [false, true] {
+        let plan = write_plan(
+            &dir,
+            "prefixed.json",
+            &enum_plan(
+                "OBJECTIVE_MAXIMIZE_CONTRIBUTION",
+                "SENSE_GREATER_EQUAL",
+                snake_case,
+            ),
+        );
+        assert_enum_plan_solution(&run(&["solve", path_str(&plan), "--format", "json"]));
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// 5. Help.
+
+fn assert_help_mentions_exit_codes_and_example(args: &[&str]) {
+    let output = run(args);
+    assert_code(&output, 0);
+    let out = stdout(&output);
+    assert!(out.contains("Exit codes"), "{args:?}:\n{out}");
+    for code in ["0", "1", "2", "3", "4", "5"] {
+        assert!(
+            out.lines()
+                .any(|line| line.split_whitespace().next() == Some(code)),
+            "{args:?} should explain exit code {code}:\n{out}"
+        );
+    }
+    assert!(out.contains("infeasible"), "{args:?}:\n{out}");
+    assert!(out.contains("unbounded"), "{args:?}:\n{out}");
+    assert!(out.contains("time limit"), "{args:?}:\n{out}");
+    assert!(
+        out.contains("Example") && out.contains("tradeoff solve "),
+        "{args:?} should show an example command line:\n{out}"
+    );
+}
+
+#[test]
+fn help_mentions_exit_codes_and_an_example() {
+    assert_help_mentions_exit_codes_and_example(&["--help"]);
+}
+
+#[test]
+fn solve_help_mentions_exit_codes_and_an_example() {
+    assert_help_mentions_exit_codes_and_example(&["solve", "--help"]);
+}
+
+// ---------------------------------------------------------------------------------
+// 6. Against a real server.
+
+/// A running `tradeoff serve`, killed on drop so that a failing test leaves nothing
+/// behind.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start() -> Server {
+        let mut child = tradeoff()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tradeoff serve");
+        let stderr = child.stderr.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        // Keeps draining stderr for the server's whole life.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    // Nobody listens any more; keep reading so the pipe never fills.
+                    continue;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            address: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some((_, address)) = line.split_once(" listening on ") {
+                        assert!(line.starts_with("tradeoff "), "{line}");
+                        server.address = address.trim().to_string();
+                        break;
+                    }
+                }
+                Err(error) => panic!("the server did not say it was listening: {error}"),
+            }
+        }
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// A JSON result without its wall-clock time, which differs from run to run.
+fn without_solve_time(mut result: Value) -> Value {
+    result["solver"]
+        .as_object_mut()
+        .expect("solver is an object")
+        .remove("solveTime");
+    result
+}
+
+#[test]
+fn server_round_trip_and_sigterm() {
+    let dir = TempDir::new().unwrap();
+    let case1 = write_plan(&dir, "case1.json", &case1());
+    let invalid = write_plan(&dir, "invalid.json", &invalid_plan());
+    let mut server = Server::start();
+    let url = server.url();
+    assert!(
+        server.address.starts_with("127.0.0.1:"),
+        "{}",
+        server.address
+    );
+
+    // The same plan in-process and on the server: the same result.
+    let local = run(&["solve", path_str(&case1), "--format", "json"]);
+    assert_code(&local, 0);
+    let remote = run(&[
+        "solve",
+        path_str(&case1),
+        "--server",
+        &url,
+        "--format",
+        "json",
+    ]);
+    assert_code(&remote, 0);
+    let remote = json_stdout(&remote);
+    assert_case1_numbers(&remote);
+    assert_eq!(
+        without_solve_time(remote),
+        without_solve_time(json_stdout(&local))
+    );
+
+    // The server through TRADEOFF_SERVER, the table format.
+    let output = tradeoff()
+        .args(["solve", path_str(&case1)])
+        .env("TRADEOFF_SERVER", &url)
+        .output()
+        .unwrap();
+    assert_code(&output, 0);
+    assert!(
+        stdout(&output).contains("budget_cap"),
+        "{}",
+        describe(&output)
+    );
+
+    // An infeasible plan is a result, not an error, on the server too.
+    let case3 = write_plan(&dir, "case3.json", &case3());
+    let output = run(&[
+        "solve",
+        path_str(&case3),
+        "--server",
+        &url,
+        "--format",
+        "json",
+    ]);
+    assert_code(&output, 3);
+    assert_eq!(json_stdout(&output)["status"], "SOLVE_STATUS_INFEASIBLE");
+
+    // An invalid plan: refused by the server with every field path.
+    let output = run(&["solve", path_str(&invalid), "--server", &url]);
+    assert_bad_input(&output, &INVALID_PLAN_PATHS);
+
+    // SIGTERM: the server stops cleanly with exit code 0.
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success(), "kill -TERM failed: {kill}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop within 5 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "server exit: {status}");
+}
+
+#[test]
+fn unreachable_server_exits_1() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    // A port that was free a moment ago, with nothing listening on it now.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let output = run(&["solve", path_str(&plan), "--server", &url]);
+    assert_code(&output, 1);
+    assert!(output.stdout.is_empty(), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains(&format!("127.0.0.1:{port}")),
+        "stderr should name the server; {}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    // Guards the helpers themselves: `--version` exits 0 and prints the version.
+    let output = run(&["--version"]);
+    assert_eq!(code(&output), 0);
+    assert!(stdout(&output).contains(env!("CARGO_PKG_VERSION")));
+}
