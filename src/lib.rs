@@ -15,6 +15,7 @@
 //! - [`model`]: validated plan types.
 //! - [`program`]: a validated plan as a linear program with named constraints.
 //! - [`solve`]: lexicographic stages, time limits, post-solve verification.
+//! - [`explain`]: shadow prices and the diagnosis of infeasible plans.
 //! - [`planner`]: the one call both faces make: request in, result out.
 //! - [`error`]: the library's [`Error`].
 //! - [`service`]: the tonic `PlannerService` (thin: convert, solve off the runtime).
@@ -26,6 +27,7 @@
 pub mod cli;
 pub mod convert;
 pub mod error;
+pub mod explain;
 pub mod model;
 pub mod pb;
 pub mod planner;

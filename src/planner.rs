@@ -31,6 +31,7 @@ pub fn optimize(
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         },
+        ..options
     };
     let report = solve::solve(&plan, &options)?;
     tracing::info!(
@@ -48,23 +49,26 @@ pub fn optimize(
 
 /// Validated solve options from the wire.
 pub fn solve_options(options: Option<&pb::SolveOptions>) -> Result<SolveOptions, Error> {
+    let explain = !options.is_some_and(|options| options.skip_explanations);
     let Some(limit) = options.and_then(|options| options.time_limit.as_ref()) else {
-        return Ok(SolveOptions::default());
+        return Ok(SolveOptions {
+            explain,
+            ..SolveOptions::default()
+        });
     };
-    let invalid = |description: &str| {
+    let invalid = || {
         Error::from(PlanError::Invalid(vec![FieldViolation {
             field: "options.time_limit".into(),
-            description: description.into(),
+            description: "must be a non-negative duration".into(),
         }]))
     };
-    if limit.seconds < 0 || limit.nanos < 0 || limit.nanos >= 1_000_000_000 {
-        return Err(invalid("must be a non-negative duration"));
+    let seconds = u64::try_from(limit.seconds).map_err(|_| invalid())?;
+    let nanos = u32::try_from(limit.nanos).map_err(|_| invalid())?;
+    if nanos >= 1_000_000_000 {
+        return Err(invalid());
     }
-    let seconds =
-        u64::try_from(limit.seconds).map_err(|_| invalid("must be a non-negative duration"))?;
-    let nanos =
-        u32::try_from(limit.nanos).map_err(|_| invalid("must be a non-negative duration"))?;
     Ok(SolveOptions {
         time_limit: Some(Duration::new(seconds, nanos)),
+        explain,
     })
 }

@@ -574,6 +574,7 @@ async fn deadline_cuts_a_slow_solve_with_deadline_exceeded() {
             seconds: 0,
             nanos: 200_000_000,
         }),
+        ..Default::default()
     });
     let result = server
         .client
@@ -614,6 +615,7 @@ async fn zero_time_limit_is_a_time_limit_result() {
             seconds: 0,
             nanos: 0,
         }),
+        ..Default::default()
     });
     // No time at all to solve: a TIME_LIMIT result without a plan, not an error.
     let result = server

@@ -33,6 +33,9 @@ pub(super) struct SolveArgs {
     /// then is reported with status TIME_LIMIT.
     #[arg(long, value_parser = parse_duration)]
     time_limit: Option<Duration>,
+    /// Skip shadow prices and the infeasibility diagnosis (faster on big plans).
+    #[arg(long)]
+    no_explain: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -53,8 +56,9 @@ pub(super) fn run(args: SolveArgs) -> Result<ExitStatus, CliError> {
     })?;
     let request = pb::OptimizeRequest {
         plan: Some(plan),
-        options: args.time_limit.map(|limit| pb::SolveOptions {
-            time_limit: Some(pbjson_types::Duration::from(limit)),
+        options: Some(pb::SolveOptions {
+            time_limit: args.time_limit.map(pbjson_types::Duration::from),
+            skip_explanations: args.no_explain,
         }),
     };
     let response = match &args.server {

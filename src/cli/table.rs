@@ -2,10 +2,14 @@
 
 use std::fmt::Write;
 
-use crate::pb::{PlanResult, Sense, SolveStatus, Totals};
+use crate::pb::{
+    ConstraintResult, Diagnosis, Objective, PlanResult, Position, Sense, SolveStatus, Totals,
+};
 
-/// Renders `result` as plain-text tables: outcome, allocation per driver and period,
-/// totals, and the constraints that bind.
+/// Renders `result` as plain-text tables: the outcome; for a solved plan the binding
+/// constraints with their prices in plain words, drivers ranked by marginal return,
+/// the allocation per driver and period and the totals; for an infeasible plan what
+/// to relax.
 pub(super) fn render(result: &PlanResult) -> String {
     let mut out = String::new();
     let status = SolveStatus::try_from(result.status)
@@ -25,34 +29,169 @@ pub(super) fn render(result: &PlanResult) -> String {
         let seconds = solver.solve_time.as_ref().map_or(0.0, |time| {
             time.seconds as f64 + f64::from(time.nanos) / 1e9
         });
+        let kind = if solver.mixed_integer {
+            " (mixed-integer)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "solver {}: {} variables, {} constraints{}, {} stage(s), {:.3} s",
-            solver.name,
-            solver.variables,
-            solver.constraints,
-            if solver.mixed_integer {
-                " (mixed-integer)"
-            } else {
-                ""
-            },
-            solver.stages,
-            seconds
+            "solver {}: {} variables, {} constraints{kind}, {} stage(s), {seconds:.3} s",
+            solver.name, solver.variables, solver.constraints, solver.stages,
         );
     }
     if let Some(gap) = result.relative_gap {
         let _ = writeln!(out, "proven relative gap: {:.4} %", gap * 100.0);
     }
+    if let Some(diagnosis) = &result.diagnosis {
+        render_diagnosis(&mut out, diagnosis);
+    }
     if !result.has_solution {
         return out;
     }
+    render_binding(&mut out, result);
+    render_marginal_returns(&mut out, result);
+    render_allocation(&mut out, result);
+    render_totals(&mut out, result);
+    out
+}
 
-    // Allocation: units per period, then horizon units, spend, revenue, and the best
-    // marginal return of one more unit over the periods (MODEL.md §3: bounds such as
-    // max_units or a binding cap may keep that unit from being bought).
+/// The total the first objective optimises, in words.
+fn first_objective(result: &PlanResult) -> &'static str {
+    match Objective::try_from(result.objective) {
+        Ok(Objective::MaximizeContribution) => "contribution",
+        Ok(Objective::MinimizeSpend) => "spend",
+        _ => "revenue",
+    }
+}
+
+/// Fractions (margins, shares) read better per percentage point.
+fn is_fraction(name: &str) -> bool {
+    name.ends_with("min_margin") || name.ends_with("_share")
+}
+
+fn sense_symbol(sense: i32) -> &'static str {
+    Sense::try_from(sense).map_or("?", |sense| match sense {
+        Sense::LessEqual => "<=",
+        Sense::GreaterEqual => ">=",
+        Sense::Equal => "=",
+        Sense::Unspecified => "?",
+    })
+}
+
+fn render_binding(out: &mut String, result: &PlanResult) {
+    let binding: Vec<&ConstraintResult> = result.constraints.iter().filter(|c| c.binding).collect();
+    let objective = first_objective(result);
+    let _ = writeln!(
+        out,
+        "\nBinding constraints ({} of {}) and what a change of each bound does to {objective}",
+        binding.len(),
+        result.constraints.len()
+    );
+    if binding.is_empty() {
+        let _ = writeln!(out, "  none");
+        return;
+    }
+    if result.prices_with_integers_fixed {
+        let _ = writeln!(out, "  (prices with whole units held at their values)");
+    }
+    let mut rows = Vec::new();
+    for constraint in binding {
+        let (step, per) = if is_fraction(&constraint.name) {
+            ("1 pt", 0.01)
+        } else {
+            ("1", 1.0)
+        };
+        let effect = |price: Option<f64>, holds_to: Option<f64>, sign: &str| match price {
+            None if constraint.priced => format!("{sign}{step} → no feasible plan"),
+            None => String::new(),
+            Some(price) => {
+                let change = price * per * if sign == "+" { 1.0 } else { -1.0 };
+                let range = holds_to.map_or(String::new(), |to| {
+                    format!(" (to {})", shown(&constraint.name, to))
+                });
+                format!("{sign}{step} → {} {objective}{range}", signed(change))
+            }
+        };
+        rows.push(vec![
+            format!("  {}", constraint.name),
+            shown(&constraint.name, constraint.value),
+            sense_symbol(constraint.sense).to_string(),
+            shown(&constraint.name, constraint.bound),
+            effect(
+                constraint.shadow_price_up,
+                constraint.up_price_holds_to,
+                "+",
+            ),
+            effect(
+                constraint.shadow_price_down,
+                constraint.down_price_holds_to,
+                "-",
+            ),
+        ]);
+    }
+    out.push_str(&layout(&rows, 1, &[4, 5]));
+}
+
+fn render_marginal_returns(out: &mut String, result: &PlanResult) {
+    let mut ranked: Vec<(&str, &str, f64, String)> = result
+        .drivers
+        .iter()
+        .filter_map(|driver| {
+            let best = driver
+                .periods
+                .iter()
+                .max_by(|a, b| a.marginal_return.total_cmp(&b.marginal_return))?;
+            let position = match Position::try_from(best.position) {
+                Ok(Position::AtMaxUnits) => "at its maximum".to_string(),
+                Ok(Position::AtMinUnits) => "at its minimum".to_string(),
+                Ok(Position::Unfunded) => "unfunded".to_string(),
+                Ok(Position::InSegment) => format!("in segment {}", best.segment),
+                Ok(Position::AtSegmentEnd) => format!("at the end of segment {}", best.segment),
+                _ => String::new(),
+            };
+            Some((
+                driver.driver_id.as_str(),
+                best.period.as_str(),
+                best.marginal_return,
+                position,
+            ))
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let _ = writeln!(
+        out,
+        "\nWhere the next dollar earns most (revenue per extra dollar, best period)"
+    );
+    let mut rows = Vec::new();
+    for (driver, period, rate, position) in ranked {
+        let scale = result
+            .drivers
+            .iter()
+            .find(|d| d.driver_id == driver)
+            .and_then(|d| d.break_even_scale)
+            .map_or(String::new(), |scale| {
+                if scale > 1.0 {
+                    format!("funded once its rates are x{scale:.2}")
+                } else {
+                    format!("unfunded once its rates fall to x{scale:.2}")
+                }
+            });
+        rows.push(vec![
+            format!("  {driver}"),
+            format!("{rate:.2}"),
+            format!("in {period}"),
+            position,
+            scale,
+        ]);
+    }
+    out.push_str(&layout(&rows, 1, &[2, 3, 4]));
+}
+
+fn render_allocation(out: &mut String, result: &PlanResult) {
     let mut header = vec!["driver".to_string(), "unit".to_string()];
     header.extend(result.periods.iter().cloned());
-    header.extend(["units", "spend", "revenue", "next $ earns"].map(String::from));
+    header.extend(["units", "spend", "revenue"].map(String::from));
     let mut rows = vec![header];
     for driver in &result.drivers {
         let mut row = vec![driver.driver_id.clone(), driver.unit.clone()];
@@ -60,17 +199,13 @@ pub(super) fn render(result: &PlanResult) -> String {
         row.push(number(driver.units));
         row.push(money(driver.spend));
         row.push(money(driver.revenue));
-        let best = driver
-            .periods
-            .iter()
-            .map(|period| period.marginal_return)
-            .fold(0.0, f64::max);
-        row.push(format!("{best:.2}"));
         rows.push(row);
     }
     let _ = writeln!(out, "\nAllocation (units committed per period)");
-    out.push_str(&layout(&rows, 2));
+    out.push_str(&layout(&rows, 2, &[]));
+}
 
+fn render_totals(out: &mut String, result: &PlanResult) {
     let mut rows = vec![[
         "period",
         "revenue",
@@ -102,35 +237,83 @@ pub(super) fn render(result: &PlanResult) -> String {
         rows.push(totals_row("total", totals));
     }
     let _ = writeln!(out, "\nTotals");
-    out.push_str(&layout(&rows, 1));
+    out.push_str(&layout(&rows, 1, &[]));
+}
 
-    let binding: Vec<_> = result.constraints.iter().filter(|c| c.binding).collect();
-    let _ = writeln!(
-        out,
-        "\nBinding constraints ({} of {})",
-        binding.len(),
-        result.constraints.len()
-    );
-    if binding.is_empty() {
-        let _ = writeln!(out, "  none");
+fn render_diagnosis(out: &mut String, diagnosis: &Diagnosis) {
+    let _ = writeln!(out, "\nNo plan meets every constraint.");
+    for finding in &diagnosis.audit {
+        let _ = writeln!(out, "  ! {finding}");
     }
+    let _ = writeln!(out, "\nRelax one of these alone:");
     let mut rows = Vec::new();
-    for constraint in binding {
-        let sense = Sense::try_from(constraint.sense).map_or("?", |sense| match sense {
-            Sense::LessEqual => "<=",
-            Sense::GreaterEqual => ">=",
-            Sense::Equal => "=",
-            Sense::Unspecified => "?",
-        });
-        rows.push(vec![
-            format!("  {}", constraint.name),
-            number(constraint.value),
-            sense.to_string(),
-            number(constraint.bound),
-        ]);
+    let mut alone_possible = false;
+    for relaxation in &diagnosis.relaxations {
+        let to = match relaxation.alone_bound {
+            Some(bound) => {
+                alone_possible = true;
+                format!(
+                    "{} → {}",
+                    shown(&relaxation.name, relaxation.bound),
+                    shown(&relaxation.name, bound)
+                )
+            }
+            None => "cannot alone".to_string(),
+        };
+        rows.push(vec![format!("  {}", relaxation.name), to]);
     }
-    out.push_str(&layout(&rows, 1));
-    out
+    out.push_str(&layout(&rows, 2, &[]));
+    if !alone_possible {
+        let _ = writeln!(out, "  (no single bound suffices)");
+    }
+    if diagnosis.combined_found {
+        let kind = if diagnosis.combined_exact {
+            "smallest"
+        } else {
+            "best found"
+        };
+        let _ = writeln!(
+            out,
+            "\nOr all at once ({kind}: least total relative change):"
+        );
+        let mut rows = Vec::new();
+        for relaxation in &diagnosis.relaxations {
+            if let Some(bound) = relaxation.combined_bound {
+                if (bound - relaxation.bound).abs() > 1e-9 * relaxation.bound.abs().max(1.0) {
+                    rows.push(vec![
+                        format!("  {}", relaxation.name),
+                        format!(
+                            "{} → {}",
+                            shown(&relaxation.name, relaxation.bound),
+                            shown(&relaxation.name, bound)
+                        ),
+                    ]);
+                }
+            }
+        }
+        out.push_str(&layout(&rows, 2, &[]));
+    }
+}
+
+/// A change with its sign, two decimals below 1,000.
+fn signed(value: f64) -> String {
+    if value.abs() < 0.005 {
+        "±0".to_string()
+    } else if value.abs() >= 1000.0 {
+        format!("{}{}", if value > 0.0 { "+" } else { "" }, money(value))
+    } else {
+        format!("{value:+.2}")
+    }
+}
+
+/// A constraint's value or bound: fractions as percentages, the rest as numbers.
+fn shown(name: &str, value: f64) -> String {
+    if is_fraction(name) {
+        let text = format!("{:.2}", value * 100.0);
+        format!("{} %", text.trim_end_matches('0').trim_end_matches('.'))
+    } else {
+        number(value)
+    }
 }
 
 /// Money with thousands separators, no decimals above 1,000.
@@ -162,9 +345,9 @@ fn number(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Columns padded to their widest cell; the first `left` columns left-aligned, the
-/// rest right-aligned.
-fn layout(rows: &[Vec<String>], left: usize) -> String {
+/// Columns padded to their widest cell; the first `left` columns and those listed in
+/// `also_left` left-aligned, the rest right-aligned.
+fn layout(rows: &[Vec<String>], left: usize, also_left: &[usize]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|column| {
@@ -182,7 +365,7 @@ fn layout(rows: &[Vec<String>], left: usize) -> String {
             .zip(&widths)
             .enumerate()
             .map(|(column, (cell, &width))| {
-                if column < left {
+                if column < left || also_left.contains(&column) {
                     format!("{cell:<width$}")
                 } else {
                     format!("{cell:>width$}")

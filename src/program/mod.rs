@@ -38,6 +38,16 @@ pub struct Row {
 }
 
 impl Row {
+    /// The row `expr (sense) rhs`, with `expr`'s constant moved to the right.
+    pub fn new(expr: LinExpr, sense: Sense, rhs: f64) -> Row {
+        let constant = expr.constant;
+        Row {
+            expr: expr.without_constant(),
+            sense,
+            rhs: rhs - constant,
+        }
+    }
+
     /// How far `values` violate this row, in the row's own units (0 when met).
     pub fn violation(&self, values: &[f64]) -> f64 {
         let lhs = self.expr.eval(values);
@@ -105,6 +115,21 @@ pub enum Measure {
 }
 
 impl Measure {
+    /// The row `measure (sense) bound` in linear form.
+    pub fn row(&self, sense: Sense, bound: f64) -> Row {
+        match self {
+            Measure::Linear(expr) => Row::new(expr.clone(), sense, bound),
+            Measure::Ratio {
+                numerator,
+                denominator,
+            } => Row::new(
+                numerator.clone().plus_scaled(denominator, -bound),
+                sense,
+                0.0,
+            ),
+        }
+    }
+
     /// The measured value at `values`; a ratio whose denominator is 0 is 0 (MODEL.md §3).
     pub fn eval(&self, values: &[f64]) -> f64 {
         match self {
@@ -182,6 +207,33 @@ pub struct Program {
 }
 
 impl Program {
+    /// The same program with named constraint `index` moved to `bound`, for
+    /// sensitivity analysis and relaxation. An index out of range changes nothing.
+    pub fn with_bound(&self, index: usize, bound: f64) -> Program {
+        let mut program = self.clone();
+        if let Some(named) = program.named.get_mut(index) {
+            named.bound = bound;
+            if let Some(row) = program.rows.get_mut(named.row) {
+                *row = named.measure.row(named.sense, bound);
+            }
+        }
+        program
+    }
+
+    /// The same program with every integer variable fixed at its value in `values`:
+    /// the linear program whose prices MODEL.md §3 reports for integer plans.
+    pub fn with_integers_fixed(&self, values: &[f64]) -> Program {
+        let mut program = self.clone();
+        for (var, value) in program.vars.iter_mut().zip(values) {
+            if var.integer {
+                var.integer = false;
+                var.lower = *value;
+                var.upper = *value;
+            }
+        }
+        program
+    }
+
     /// Whether any variable is integer (integer drivers or segment-order binaries), so
     /// that the program is a mixed-integer program.
     pub fn is_mixed_integer(&self) -> bool {
@@ -223,12 +275,7 @@ impl<'a> Builder<'a> {
     }
 
     fn add_row(&mut self, expr: LinExpr, sense: Sense, rhs: f64) -> usize {
-        let constant = expr.constant;
-        self.rows.push(Row {
-            expr: expr.without_constant(),
-            sense,
-            rhs: rhs - constant,
-        });
+        self.rows.push(Row::new(expr, sense, rhs));
         self.rows.len() - 1
     }
 
@@ -240,25 +287,14 @@ impl<'a> Builder<'a> {
         bound: f64,
         measure: Measure,
     ) {
-        let row_expr = match &measure {
-            Measure::Linear(expr) => expr.clone(),
-            Measure::Ratio {
-                numerator,
-                denominator,
-            } => numerator.clone().plus_scaled(denominator, -bound),
-        };
-        let rhs = match measure {
-            Measure::Linear(_) => bound,
-            Measure::Ratio { .. } => 0.0,
-        };
-        let row = self.add_row(row_expr, sense, rhs);
+        self.rows.push(measure.row(sense, bound));
         self.named.push(NamedConstraint {
             name,
             source,
             sense,
             bound,
             measure,
-            row,
+            row: self.rows.len() - 1,
         });
     }
 

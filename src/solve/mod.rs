@@ -10,7 +10,8 @@ mod backend;
 mod report;
 
 pub use report::{
-    ConstraintReport, DriverPeriodReport, DriverReport, PlanReport, SolverStats, Totals,
+    marginal_return, position, ConstraintReport, DriverPeriodReport, DriverReport, PlanReport,
+    Position, SolverStats, Totals,
 };
 
 use std::time::{Duration, Instant};
@@ -22,6 +23,11 @@ use backend::StageOutcome;
 /// Name of the embedded solver backend, reported in results.
 pub const SOLVER_NAME: &str = "microlp";
 
+/// Explanations may take this many times the solve's own time ...
+pub const EXPLAIN_BUDGET_FACTOR: u32 = 10;
+/// ... and at least this long.
+pub const MIN_EXPLAIN_BUDGET: Duration = Duration::from_secs(2);
+
 /// Relative tolerance within which a solved plan must satisfy every row.
 pub const VERIFY_TOLERANCE: f64 = 1e-6;
 
@@ -32,10 +38,23 @@ pub const VERIFY_TOLERANCE: f64 = 1e-6;
 const HOLD_TOLERANCES: [f64; 4] = [0.0, 1e-9, 1e-7, 1e-5];
 
 /// How to run one solve.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SolveOptions {
     /// Wall-clock budget for all stages together. `None`: no limit.
     pub time_limit: Option<Duration>,
+    /// Whether to explain the result: shadow prices for a solved plan, a diagnosis
+    /// for an infeasible one. They cost extra solves; batch runs that need only
+    /// allocations turn them off.
+    pub explain: bool,
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        SolveOptions {
+            time_limit: None,
+            explain: true,
+        }
+    }
 }
 
 /// How a solve ended (MODEL.md §3).
@@ -58,6 +77,10 @@ pub enum SolveError {
     /// The solver backend failed (numerical trouble, unsupported input).
     #[error("the solver failed: {0}")]
     Backend(String),
+    /// A time budget ran out. Only explanations report this: a solve that runs out
+    /// of time is a [`Status::TimeLimit`] result.
+    #[error("the time budget ran out")]
+    OutOfTime,
     /// The solver returned values that break a constraint of the plan.
     #[error("the solver returned a plan that breaks {constraint} by {violation:.3e} (relative); it is not reported")]
     Verification {
@@ -95,12 +118,19 @@ pub fn solve(plan: &Plan, options: &SolveOptions) -> Result<PlanReport, SolveErr
     let started = Instant::now();
     let program = Program::build(plan);
     let solution = solve_program(plan, &program, options)?;
-    Ok(PlanReport::new(
-        plan,
-        &program,
-        &solution,
-        started.elapsed(),
-    ))
+    let mut report = PlanReport::new(plan, &program, &solution, started.elapsed());
+    if options.explain {
+        // Explanations get a budget proportional to the solve itself, and never
+        // more than what is left of the time limit.
+        let budget = (started.elapsed() * EXPLAIN_BUDGET_FACTOR).max(MIN_EXPLAIN_BUDGET);
+        let time_limit = match options.time_limit {
+            Some(limit) => limit.saturating_sub(started.elapsed()).min(budget),
+            None => budget,
+        };
+        crate::explain::explain(&mut report, plan, &program, &solution, Some(time_limit));
+    }
+    report.solver.elapsed = started.elapsed();
+    Ok(report)
 }
 
 /// The three stages of an objective, in order.
@@ -114,6 +144,64 @@ fn stages(objective: Objective, program: &Program) -> [(Direction, &LinExpr, &'s
         Objective::MaximizeContribution => [contribution, revenue, spend],
         Objective::MinimizeSpend => [spend, revenue, contribution],
     }
+}
+
+/// What optimising a program's first objective gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Optimum {
+    /// The optimal value of the first objective and the values reaching it.
+    Value(f64, Vec<f64>),
+    /// No values satisfy every row.
+    Infeasible,
+    /// The first objective grows without bound.
+    Unbounded,
+    /// The time limit ran out first.
+    TimedOut,
+}
+
+/// Optimises only the first objective of `objective` on `program` (no tie-breaks):
+/// the value whose changes shadow prices measure.
+pub fn first_optimum(
+    program: &Program,
+    objective: Objective,
+    time_limit: Option<Duration>,
+) -> Result<Optimum, SolveError> {
+    let [(direction, expr, _), ..] = stages(objective, program);
+    Ok(
+        match backend::solve_stage(program, &[], expr, direction, time_limit)? {
+            StageOutcome::Optimal(values) | StageOutcome::Feasible { values, .. } => {
+                Optimum::Value(expr.eval(&values), values)
+            }
+            StageOutcome::Infeasible => Optimum::Infeasible,
+            StageOutcome::Unbounded => Optimum::Unbounded,
+            StageOutcome::TimedOut => Optimum::TimedOut,
+        },
+    )
+}
+
+/// Maximises (or minimises) `expr` over `program`: a building block for diagnosis
+/// (how far can this measure go?) and feasibility checks (an empty `expr`).
+pub fn optimize_expr(
+    program: &Program,
+    expr: &LinExpr,
+    maximise: bool,
+    time_limit: Option<Duration>,
+) -> Result<Optimum, SolveError> {
+    let direction = if maximise {
+        Direction::Maximise
+    } else {
+        Direction::Minimise
+    };
+    Ok(
+        match backend::solve_stage(program, &[], expr, direction, time_limit)? {
+            StageOutcome::Optimal(values) | StageOutcome::Feasible { values, .. } => {
+                Optimum::Value(expr.eval(&values), values)
+            }
+            StageOutcome::Infeasible => Optimum::Infeasible,
+            StageOutcome::Unbounded => Optimum::Unbounded,
+            StageOutcome::TimedOut => Optimum::TimedOut,
+        },
+    )
 }
 
 /// Solves the lexicographic stages of `plan`'s objective on `program`.

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use super::{ProgramSolution, Status, SOLVER_NAME};
-use crate::model::{Driver, Plan, Sense};
+use crate::explain::{Diagnosis, ShadowPrice};
+use crate::model::{Driver, Objective, Plan, Sense};
 use crate::program::{ratio, Levels, Program};
 
 /// The answer to a plan.
@@ -14,6 +15,8 @@ pub struct PlanReport {
     pub plan_name: String,
     /// The plan's currency.
     pub currency: String,
+    /// The plan's objective.
+    pub objective: Objective,
     /// How the solve ended.
     pub status: Status,
     /// One sentence on the outcome.
@@ -34,6 +37,12 @@ pub struct PlanReport {
     pub constraints: Vec<ConstraintReport>,
     /// What the solver did.
     pub solver: SolverStats,
+    /// Whether shadow prices are those of the linear program with every integer
+    /// variable fixed at its reported value (plans with integer drivers or
+    /// segment-order binaries).
+    pub prices_with_integers_fixed: bool,
+    /// What to relax, for an infeasible plan when explanations ran.
+    pub diagnosis: Option<Diagnosis>,
 }
 
 /// One driver's allocation.
@@ -53,6 +62,11 @@ pub struct DriverReport {
     pub revenue: f64,
     /// Per period.
     pub periods: Vec<DriverPeriodReport>,
+    /// The factor on this driver's revenue per unit at which its funding changes
+    /// (explanations): above 1 for an unfunded driver (the factor at which it starts
+    /// to get money), below 1 for a funded one (the factor at which it loses all of
+    /// it). `None` when not computed or when no factor in [0, 1000] changes it.
+    pub break_even_scale: Option<f64>,
 }
 
 /// One driver in one period.
@@ -66,6 +80,25 @@ pub struct DriverPeriodReport {
     pub revenue: f64,
     /// Revenue per extra unit of money of one more unit committed in the period.
     pub marginal_return: f64,
+    /// Where the committed units sit on the driver's bounds and curve.
+    pub position: Position,
+}
+
+/// Where a driver's units in one period sit: what stops the next unit, or which
+/// segment of the response curve it would fall in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// No units committed (and no minimum forces any).
+    Unfunded,
+    /// Held at its minimum units (more than 0).
+    AtMinUnits,
+    /// Held at its maximum units.
+    AtMaxUnits,
+    /// Inside segment `k` (0-based) of the curve.
+    InSegment(usize),
+    /// Exactly at the end of segment `k` (0-based): the next unit earns the next
+    /// segment's rate.
+    AtSegmentEnd(usize),
 }
 
 /// Money totals of a period (named) or the horizon (empty name).
@@ -108,6 +141,8 @@ pub struct ConstraintReport {
     pub slack: f64,
     /// Holds with equality within tolerance.
     pub binding: bool,
+    /// Shadow prices, when explanations ran.
+    pub price: Option<ShadowPrice>,
 }
 
 /// What the solver did.
@@ -141,6 +176,7 @@ impl PlanReport {
         let mut report = PlanReport {
             plan_name: plan.name.clone(),
             currency: plan.currency.clone(),
+            objective: plan.objective,
             status: solution.status,
             message: solution.message.clone(),
             has_solution: solution.values.is_some(),
@@ -154,6 +190,8 @@ impl PlanReport {
             period_totals: Vec::new(),
             totals: Totals::default(),
             constraints: Vec::new(),
+            prices_with_integers_fixed: false,
+            diagnosis: None,
             solver: SolverStats {
                 name: SOLVER_NAME,
                 elapsed,
@@ -180,6 +218,7 @@ impl PlanReport {
                             spend: program.spend[i][t].eval(values),
                             revenue: program.revenue[i][t].eval(values),
                             marginal_return: marginal_return(driver, units, t, periods),
+                            position: position(driver, units, t),
                         }
                     })
                     .collect();
@@ -191,6 +230,7 @@ impl PlanReport {
                     spend: per_period.iter().map(|p| p.spend).sum(),
                     revenue: per_period.iter().map(|p| p.revenue).sum(),
                     periods: per_period,
+                    break_even_scale: None,
                 }
             })
             .collect();
@@ -221,6 +261,7 @@ impl PlanReport {
                     bound: named.bound,
                     slack,
                     binding: gap <= BINDING_TOLERANCE * row.scale(values),
+                    price: None,
                 }
             })
             .collect();
@@ -245,6 +286,41 @@ fn totals(period: &str, levels: &Levels, fixed_costs: f64, values: &[f64]) -> To
         driver_revenue,
         fixed_costs,
     }
+}
+
+/// Where `units` committed in `period` sit for `driver`.
+pub fn position(driver: &Driver, units: f64, period: usize) -> Position {
+    let near = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+    if driver
+        .max_units
+        .get(period)
+        .copied()
+        .flatten()
+        .is_some_and(|max| near(units, max))
+    {
+        return Position::AtMaxUnits;
+    }
+    let minimum = driver.min_units.get(period).copied().unwrap_or(0.0);
+    if minimum > 0.0 && near(units, minimum) {
+        return Position::AtMinUnits;
+    }
+    if near(units, 0.0) {
+        return Position::Unfunded;
+    }
+    let mut filled = 0.0;
+    for (k, segment) in driver.response.iter().enumerate() {
+        let Some(width) = segment.units else {
+            return Position::InSegment(k);
+        };
+        filled += width;
+        if near(units, filled) {
+            return Position::AtSegmentEnd(k);
+        }
+        if units < filled {
+            return Position::InSegment(k);
+        }
+    }
+    Position::AtSegmentEnd(driver.response.len().saturating_sub(1))
 }
 
 /// Revenue per extra unit of money of one more unit committed in `period` after

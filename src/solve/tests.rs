@@ -431,6 +431,7 @@ fn unbounded_plans_are_a_status() {
 fn a_spent_time_limit_reports_time_limit() {
     let options = SolveOptions {
         time_limit: Some(Duration::ZERO),
+        ..SolveOptions::default()
     };
     let report = solve(&worked_example(0.2), &options).expect("solve");
     assert_eq!(report.status, Status::TimeLimit);

@@ -1,0 +1,300 @@
+//! What to relax when a plan is infeasible: plain impossibilities named at once, the
+//! nearest bound of each relaxable constraint that alone makes the plan feasible,
+//! and one combined smallest relaxation.
+
+use std::time::{Duration, Instant};
+
+use super::bound_domain;
+use crate::model::{Plan, Sense};
+use crate::program::{ConstraintSource, LinExpr, Measure, Program, Row, Var};
+use crate::solve::{optimize_expr, Optimum, SolveError};
+
+/// The diagnosis of an infeasible plan.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Diagnosis {
+    /// Plain impossibilities found before solving anything, in words.
+    pub audit: Vec<String>,
+    /// One entry per relaxable named constraint, in program order.
+    pub relaxations: Vec<Relaxation>,
+    /// Whether the combined relaxation is proven smallest: true when no margin, ROI
+    /// or share bound had to move (it is then a linear program).
+    pub combined_exact: bool,
+    /// Whether any combined relaxation was found.
+    pub combined_found: bool,
+}
+
+/// How one constraint could be relaxed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relaxation {
+    /// MODEL.md §3 name.
+    pub name: String,
+    /// The bound as written.
+    pub bound: f64,
+    /// The nearest bound that alone makes the plan feasible; `None`: moving this
+    /// bound alone cannot.
+    pub alone: Option<f64>,
+    /// The bound in the combined relaxation (equal to `bound` when it stays).
+    pub combined: Option<f64>,
+}
+
+/// Bisection steps when a ratio bound is relaxed alone.
+const RATIO_BISECTIONS: usize = 40;
+
+/// Diagnoses an infeasible plan whose program is `program`.
+pub fn diagnose(
+    plan: &Plan,
+    program: &Program,
+    time_limit: Option<Duration>,
+) -> Result<Diagnosis, SolveError> {
+    let deadline = time_limit.map(|limit| Instant::now() + limit);
+    let left = || deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+    let relaxable: Vec<usize> = program
+        .named
+        .iter()
+        .enumerate()
+        .filter(|(_, named)| !matches!(named.source, ConstraintSource::DriverMaxUnits(..)))
+        .map(|(index, _)| index)
+        .collect();
+
+    let mut relaxations = Vec::with_capacity(relaxable.len());
+    for &index in &relaxable {
+        let named = &program.named[index];
+        relaxations.push(Relaxation {
+            name: named.name.clone(),
+            bound: named.bound,
+            alone: relax_alone(program, index, left())?,
+            combined: None,
+        });
+    }
+    let (combined, exact) = match combined_relaxation(program, &relaxable, false, left())? {
+        Some(bounds) => (Some(bounds), true),
+        None => (
+            combined_relaxation(program, &relaxable, true, left())?,
+            false,
+        ),
+    };
+    let combined_found = combined.is_some();
+    if let Some(bounds) = combined {
+        for (relaxation, bound) in relaxations.iter_mut().zip(bounds) {
+            relaxation.combined = Some(bound);
+        }
+    }
+    Ok(Diagnosis {
+        audit: audit(plan),
+        relaxations,
+        combined_exact: exact && combined_found,
+        combined_found,
+    })
+}
+
+fn feasible(program: &Program, time_limit: Option<Duration>) -> Result<bool, SolveError> {
+    Ok(matches!(
+        optimize_expr(program, &LinExpr::default(), true, time_limit)?,
+        Optimum::Value(..)
+    ))
+}
+
+/// The nearest bound of constraint `index` that alone makes the program feasible.
+fn relax_alone(
+    program: &Program,
+    index: usize,
+    time_limit: Option<Duration>,
+) -> Result<Option<f64>, SolveError> {
+    let named = &program.named[index];
+    let (lowest, highest) = bound_domain(named.source);
+    match &named.measure {
+        Measure::Linear(expr) => {
+            // Without the row, how far can the measure go towards the bound?
+            let mut without = program.clone();
+            without.rows[named.row] = Row::new(LinExpr::default(), Sense::LessEqual, 0.0);
+            let towards = |maximise: bool| -> Result<Option<f64>, SolveError> {
+                Ok(match optimize_expr(&without, expr, maximise, time_limit)? {
+                    Optimum::Value(value, _) => Some(value),
+                    Optimum::Unbounded => Some(if maximise { highest } else { lowest }),
+                    Optimum::Infeasible | Optimum::TimedOut => None,
+                })
+            };
+            let nearest = match named.sense {
+                Sense::LessEqual => towards(false)?,
+                Sense::GreaterEqual => towards(true)?,
+                Sense::Equal => match (towards(false)?, towards(true)?) {
+                    (Some(low), Some(high)) => Some(named.bound.clamp(low, high)),
+                    _ => None,
+                },
+            };
+            Ok(nearest.filter(|bound| (lowest..=highest).contains(bound)))
+        }
+        Measure::Ratio { .. } => {
+            // Feasibility is monotone in a ratio bound: bisect between the bound and
+            // the loosest value its domain allows.
+            let loosest = match named.sense {
+                Sense::LessEqual => highest,
+                _ => lowest,
+            };
+            if !feasible(&program.with_bound(index, loosest), time_limit)? {
+                return Ok(None);
+            }
+            let (mut infeasible, mut feasible_at) = (named.bound, loosest);
+            for _ in 0..RATIO_BISECTIONS {
+                let middle = (infeasible + feasible_at) / 2.0;
+                if feasible(&program.with_bound(index, middle), time_limit)? {
+                    feasible_at = middle;
+                } else {
+                    infeasible = middle;
+                }
+            }
+            Ok(Some(feasible_at))
+        }
+    }
+}
+
+/// The relaxation minimising the sum of relative changes `|change| / max(1, |bound|)`
+/// over the constraints in `relaxable`: an elastic program. Ratio bounds move only
+/// when `with_ratios`, through an elastic term on their linear row, so the result is
+/// then the best found rather than proven smallest. Returns the new bound of each
+/// relaxable constraint, in order.
+fn combined_relaxation(
+    program: &Program,
+    relaxable: &[usize],
+    with_ratios: bool,
+    time_limit: Option<Duration>,
+) -> Result<Option<Vec<f64>>, SolveError> {
+    let mut elastic = program.clone();
+    let mut objective = LinExpr::default();
+    // For each relaxable constraint: its (raise, lower) elastic variables.
+    let mut slack_vars: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(relaxable.len());
+    for &index in relaxable {
+        let named = &program.named[index];
+        let is_ratio = matches!(named.measure, Measure::Ratio { .. });
+        if is_ratio && !with_ratios {
+            slack_vars.push((None, None));
+            continue;
+        }
+        let weight = 1.0 / named.bound.abs().max(1.0);
+        let mut add = |elastic: &mut Program, coefficient: f64| {
+            elastic.vars.push(Var {
+                lower: 0.0,
+                upper: f64::INFINITY,
+                integer: false,
+            });
+            let var = elastic.vars.len() - 1;
+            elastic.rows[named.row].expr.add(var, coefficient);
+            objective.add(var, weight);
+            var
+        };
+        // A row `expr <= rhs` is relaxed by raising its bound: `expr - e <= rhs`.
+        slack_vars.push(match named.sense {
+            Sense::LessEqual => (Some(add(&mut elastic, -1.0)), None),
+            Sense::GreaterEqual => (None, Some(add(&mut elastic, 1.0))),
+            Sense::Equal => (Some(add(&mut elastic, -1.0)), Some(add(&mut elastic, 1.0))),
+        });
+    }
+    let values = match optimize_expr(&elastic, &objective, false, time_limit)? {
+        Optimum::Value(_, values) => values,
+        _ => return Ok(None),
+    };
+    let amount = |var: Option<usize>| var.and_then(|var| values.get(var)).copied().unwrap_or(0.0);
+    let bounds = relaxable
+        .iter()
+        .zip(&slack_vars)
+        .map(|(&index, &(raise, lower))| {
+            let named = &program.named[index];
+            match &named.measure {
+                Measure::Linear(_) => named.bound + amount(raise) - amount(lower),
+                Measure::Ratio { .. } if amount(raise) + amount(lower) > 0.0 => {
+                    // The ratio the relaxed plan reaches, never tighter than asked.
+                    let reached = named.measure.eval(&values[..program.vars.len()]);
+                    match named.sense {
+                        Sense::LessEqual => reached.max(named.bound),
+                        _ => reached.min(named.bound),
+                    }
+                }
+                Measure::Ratio { .. } => named.bound,
+            }
+        })
+        .collect();
+    Ok(Some(bounds))
+}
+
+/// Plain impossibilities that need no solve: driver minimums that cost more than a
+/// budget cap, and a revenue target above what every driver at its maximum reaches.
+fn audit(plan: &Plan) -> Vec<String> {
+    let periods = plan.periods.len();
+    let mut findings = Vec::new();
+    let minimum_spend: f64 = plan
+        .drivers
+        .iter()
+        .map(|driver| {
+            (0..periods)
+                .map(|t| {
+                    driver.min_units.get(t).copied().unwrap_or(0.0)
+                        * driver.realised_cost(t, periods)
+                })
+                .sum::<f64>()
+        })
+        .sum();
+    if let Some(cap) = plan.budget_cap {
+        if minimum_spend > cap * (1.0 + 1e-9) {
+            findings.push(format!(
+                "driver minimums alone cost {minimum_spend:.2}, above budget_cap {cap:.2}"
+            ));
+        }
+    }
+    for (t, period) in plan.periods.iter().enumerate() {
+        let Some(cap) = period.budget_cap else {
+            continue;
+        };
+        let paid: f64 = plan
+            .drivers
+            .iter()
+            .map(|driver| {
+                (0..=t)
+                    .map(|s| {
+                        driver.min_units.get(s).copied().unwrap_or(0.0)
+                            * driver.unit_cost
+                            * driver.cost_profile.get(t - s).copied().unwrap_or(0.0)
+                    })
+                    .sum::<f64>()
+            })
+            .sum();
+        if paid > cap * (1.0 + 1e-9) {
+            findings.push(format!(
+                "driver minimums alone cost {paid:.2} in {}, above period[{}].budget_cap {cap:.2}",
+                period.name, period.name
+            ));
+        }
+    }
+    if let Some(target) = plan.requirements.revenue_target {
+        let baseline: f64 = plan
+            .periods
+            .iter()
+            .map(|period| period.baseline_revenue)
+            .sum();
+        let reachable: Option<f64> = plan
+            .drivers
+            .iter()
+            .enumerate()
+            .map(|(i, driver)| {
+                let best_rate = driver
+                    .response
+                    .first()
+                    .map_or(0.0, |segment| segment.revenue_per_unit);
+                (0..periods)
+                    .map(|t| {
+                        let bound = plan.unit_bound(i, t)?;
+                        Some(bound * best_rate * driver.realised_return(t, periods))
+                    })
+                    .sum::<Option<f64>>()
+            })
+            .sum();
+        if let Some(reachable) = reachable {
+            let most = baseline + reachable;
+            if target > most * (1.0 + 1e-9) {
+                findings.push(format!(
+                    "revenue_target {target:.2} is above the {most:.2} that baseline revenue and every driver at its maximum can reach"
+                ));
+            }
+        }
+    }
+    findings
+}

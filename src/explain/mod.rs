@@ -1,0 +1,106 @@
+//! Why the plan is what it is (MODEL.md §3): shadow prices of every named
+//! constraint, and for infeasible plans a diagnosis of what to relax.
+//!
+//! The embedded solver reports no duals, so prices are measured on the optimal-value
+//! function itself: the first objective is re-optimised with one bound moved. For a
+//! linear program that function is piecewise linear and concave (convex when
+//! minimising) in a right-hand side, so a probe that lies on the line through two
+//! earlier points proves the whole interval linear; prices and the range over which
+//! they hold follow from a handful of re-solves, exact up to solver round-off.
+
+mod diagnosis;
+mod drivers;
+mod prices;
+
+pub use diagnosis::{diagnose, Diagnosis, Relaxation};
+pub use drivers::{break_even_scales, MAX_DRIVERS_FOR_BREAK_EVEN};
+pub use prices::{shadow_prices, ShadowPrice};
+
+use std::time::{Duration, Instant};
+
+use crate::model::Plan;
+use crate::program::{ConstraintSource, Program};
+use crate::solve::{first_optimum, Optimum, PlanReport, ProgramSolution, Status};
+
+/// Adds explanations to `report`: shadow prices when a plan was found, a diagnosis
+/// when the plan is infeasible. An explanation that cannot finish within
+/// `time_limit` is left out (and logged); the result itself stands.
+pub fn explain(
+    report: &mut PlanReport,
+    plan: &Plan,
+    program: &Program,
+    solution: &ProgramSolution,
+    time_limit: Option<Duration>,
+) {
+    let deadline = time_limit.map(|limit| Instant::now() + limit);
+    match (&solution.values, solution.status) {
+        (Some(values), Status::Optimal | Status::TimeLimit) => {
+            let fixed;
+            let priced = if program.is_mixed_integer() {
+                fixed = program.with_integers_fixed(values);
+                report.prices_with_integers_fixed = true;
+                &fixed
+            } else {
+                program
+            };
+            let prices = match first_optimum(priced, plan.objective, time_limit) {
+                Ok(Optimum::Value(optimum, _)) => {
+                    shadow_prices(priced, plan.objective, optimum, values, deadline)
+                }
+                Ok(other) => {
+                    tracing::warn!(?other, "the priced program did not solve; no shadow prices");
+                    return;
+                }
+                Err(error) => Err(error),
+            };
+            match prices {
+                Ok(prices) => {
+                    for (constraint, price) in report.constraints.iter_mut().zip(prices) {
+                        constraint.price = price;
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "no shadow prices"),
+            }
+            if plan.drivers.len() <= MAX_DRIVERS_FOR_BREAK_EVEN
+                && solution.status == Status::Optimal
+            {
+                let funded: Vec<bool> = report
+                    .drivers
+                    .iter()
+                    .map(|driver| driver.units > 1e-7)
+                    .collect();
+                match break_even_scales(plan, &funded, deadline) {
+                    Ok(scales) => {
+                        for (driver, scale) in report.drivers.iter_mut().zip(scales) {
+                            driver.break_even_scale = scale;
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "no break-even scales"),
+                }
+            }
+        }
+        (None, Status::Infeasible) => match diagnose(plan, program, time_limit) {
+            Ok(diagnosis) => report.diagnosis = Some(diagnosis),
+            Err(error) => tracing::warn!(%error, "no diagnosis"),
+        },
+        _ => {}
+    }
+}
+
+/// The values a bound may take (MODEL.md §1 validity), so probes stay meaningful.
+pub(crate) fn bound_domain(source: ConstraintSource) -> (f64, f64) {
+    use ConstraintSource as Source;
+    const MAX: f64 = 1e15;
+    match source {
+        Source::BudgetCap
+        | Source::PeriodBudgetCap(_)
+        | Source::GroupMinSpend(_)
+        | Source::GroupMaxSpend(_)
+        | Source::MinRoi
+        | Source::DriverMinUnits(..)
+        | Source::DriverMaxUnits(..) => (0.0, MAX),
+        Source::MinMargin | Source::PeriodMinMargin(_) => (-1.0, 1.0 - 1e-9),
+        Source::GroupMinShare(_) | Source::GroupMaxShare(_) => (0.0, 1.0),
+        Source::MinContribution | Source::RevenueTarget | Source::Link(..) => (-MAX, MAX),
+    }
+}
