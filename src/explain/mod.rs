@@ -104,3 +104,6 @@ pub(crate) fn bound_domain(source: ConstraintSource) -> (f64, f64) {
         Source::MinContribution | Source::RevenueTarget | Source::Link(..) => (-MAX, MAX),
     }
 }
+
+#[cfg(test)]
+mod tests;
