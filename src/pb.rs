@@ -11,10 +11,11 @@ mod generated {
 }
 
 pub use generated::{
-    planner_service_client, planner_service_server, ConstraintResult, Diagnosis, Driver,
-    DriverPeriodResult, DriverResult, Group, Link, LinkTerm, Objective, OptimizeRequest,
-    OptimizeResponse, Period, Plan, PlanResult, Position, Relaxation, Requirements, Segment, Sense,
-    SolveOptions, SolveStatus, SolverInfo, Totals,
+    planner_service_client, planner_service_server, Allocation, ConstraintResult, Diagnosis,
+    Driver, DriverAllocation, DriverGap, DriverPeriodResult, DriverResult, EvaluateRequest,
+    EvaluateResponse, Evaluation, Group, Link, LinkTerm, Objective, OptimizeRequest,
+    OptimizeResponse, Period, Plan, PlanResult, Position, Relaxation, Requirements, RuleViolation,
+    Segment, Sense, SolveOptions, SolveStatus, SolverInfo, Totals,
 };
 
 /// Encoded `FileDescriptorSet` of the API (with imports), served by gRPC reflection.

@@ -47,6 +47,42 @@ pub fn optimize(
     })
 }
 
+/// Scores `request.allocation` against `request.plan`, comparing it with the
+/// optimum found within `time_limit` (see [`optimize`]).
+pub fn evaluate(
+    request: &pb::EvaluateRequest,
+    limits: &Limits,
+    time_limit: Option<Duration>,
+) -> Result<pb::EvaluateResponse, Error> {
+    let required = |field: &str| {
+        Error::from(PlanError::Invalid(vec![FieldViolation {
+            field: field.into(),
+            description: format!("{field} is required"),
+        }]))
+    };
+    let plan = request.plan.as_ref().ok_or_else(|| required("plan"))?;
+    let allocation = request
+        .allocation
+        .as_ref()
+        .ok_or_else(|| required("allocation"))?;
+    let options = solve_options(request.options.as_ref())?;
+    let plan = convert::plan_from_pb(plan, limits)?;
+    let allocation = convert::allocation_from_pb(allocation, &plan)?;
+    let time_limit = match (options.time_limit, time_limit) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let evaluation = crate::explain::evaluate(&plan, &allocation, time_limit)?;
+    tracing::info!(
+        plan = %plan.name,
+        violations = evaluation.violations.len(),
+        "evaluated"
+    );
+    Ok(pb::EvaluateResponse {
+        evaluation: Some(convert::evaluation_to_pb(&evaluation)),
+    })
+}
+
 /// Validated solve options from the wire.
 pub fn solve_options(options: Option<&pb::SolveOptions>) -> Result<SolveOptions, Error> {
     let explain = !options.is_some_and(|options| options.skip_explanations);

@@ -9,7 +9,9 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::convert::{Limits, PlanError};
 use crate::error::Error;
 use crate::pb::planner_service_server::PlannerService;
-use crate::pb::{OptimizeRequest, OptimizeResponse, SolveStatus};
+use crate::pb::{
+    EvaluateRequest, EvaluateResponse, OptimizeRequest, OptimizeResponse, SolveStatus,
+};
 use crate::planner;
 
 /// Share of the caller's deadline the solver may use; the rest carries the answer
@@ -35,36 +37,83 @@ impl PlannerService for Planner {
         &self,
         request: Request<OptimizeRequest>,
     ) -> Result<Response<OptimizeResponse>, Status> {
-        let deadline =
-            grpc_timeout(request.metadata()).map(|timeout| timeout.mul_f64(DEADLINE_SHARE));
-        let request = request.into_inner();
-        let requested_limit = planner::solve_options(request.options.as_ref())
-            .map_err(Status::from)?
-            .time_limit;
-        let limited_by_deadline =
-            deadline.is_some_and(|deadline| requested_limit.is_none_or(|limit| deadline < limit));
         let limits = self.limits;
-        let solve =
-            tokio::task::spawn_blocking(move || planner::optimize(&request, &limits, deadline));
-        let joined = match deadline {
-            // The solver honours the deadline itself; this is the backstop.
-            Some(deadline) => tokio::time::timeout(deadline + Duration::from_millis(50), solve)
-                .await
-                .map_err(|_| Status::from(Error::DeadlineExceeded))?,
-            None => solve.await,
-        };
-        let response = joined.map_err(|error| {
-            Status::from(Error::Internal(format!("solver task failed: {error}")))
-        })??;
-        let timed_out = response
-            .result
-            .as_ref()
-            .is_some_and(|result| result.status == SolveStatus::TimeLimit as i32);
-        if timed_out && limited_by_deadline {
-            return Err(Error::DeadlineExceeded.into());
-        }
+        let (request, deadline) = split(request);
+        let options = request.options.clone();
+        let response = within_deadline(options.as_ref(), deadline, move |time_limit| {
+            planner::optimize(&request, &limits, time_limit)
+        })
+        .await?;
+        let result_status = response.result.as_ref().map(|result| result.status);
+        check_deadline(options.as_ref(), deadline, result_status)?;
         Ok(Response::new(response))
     }
+
+    async fn evaluate(
+        &self,
+        request: Request<EvaluateRequest>,
+    ) -> Result<Response<EvaluateResponse>, Status> {
+        let limits = self.limits;
+        let (request, deadline) = split(request);
+        let options = request.options.clone();
+        let response = within_deadline(options.as_ref(), deadline, move |time_limit| {
+            planner::evaluate(&request, &limits, time_limit)
+        })
+        .await?;
+        let optimum_status = response
+            .evaluation
+            .as_ref()
+            .and_then(|evaluation| evaluation.optimum.as_ref())
+            .map(|optimum| optimum.status);
+        check_deadline(options.as_ref(), deadline, optimum_status)?;
+        Ok(Response::new(response))
+    }
+}
+
+/// The message and the share of the caller's deadline the work may use.
+fn split<T>(request: Request<T>) -> (T, Option<Duration>) {
+    let deadline = grpc_timeout(request.metadata()).map(|timeout| timeout.mul_f64(DEADLINE_SHARE));
+    (request.into_inner(), deadline)
+}
+
+/// Runs `work` on a blocking thread with the tighter of `deadline` and the request's
+/// own time limit passed down; the deadline also bounds the wait itself.
+async fn within_deadline<T: Send + 'static>(
+    options: Option<&crate::pb::SolveOptions>,
+    deadline: Option<Duration>,
+    work: impl FnOnce(Option<Duration>) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Status> {
+    // Invalid options are refused before any work starts.
+    planner::solve_options(options).map_err(Status::from)?;
+    let task = tokio::task::spawn_blocking(move || work(deadline));
+    let joined = match deadline {
+        // The solver honours the deadline itself; this is the backstop.
+        Some(deadline) => tokio::time::timeout(deadline + Duration::from_millis(50), task)
+            .await
+            .map_err(|_| Status::from(Error::DeadlineExceeded))?,
+        None => task.await,
+    };
+    joined
+        .map_err(|error| Status::from(Error::Internal(format!("solver task failed: {error}"))))?
+        .map_err(Status::from)
+}
+
+/// A solve cut short by the caller's deadline (rather than by its own
+/// `options.time_limit`) answers DEADLINE_EXCEEDED.
+fn check_deadline(
+    options: Option<&crate::pb::SolveOptions>,
+    deadline: Option<Duration>,
+    status: Option<i32>,
+) -> Result<(), Status> {
+    let requested = planner::solve_options(options)
+        .map_err(Status::from)?
+        .time_limit;
+    let limited_by_deadline =
+        deadline.is_some_and(|deadline| requested.is_none_or(|limit| deadline < limit));
+    if limited_by_deadline && status == Some(SolveStatus::TimeLimit as i32) {
+        return Err(Error::DeadlineExceeded.into());
+    }
+    Ok(())
 }
 
 /// The caller's deadline from the `grpc-timeout` header (`<digits><unit>`, units

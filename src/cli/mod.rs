@@ -2,6 +2,8 @@
 //! JSON with `--format json`), logs and errors to stderr, and the exit code says how
 //! it went (see [`ExitStatus`]).
 
+mod evaluate;
+mod remote;
 mod serve;
 mod solve;
 mod table;
@@ -39,6 +41,10 @@ enum Command {
     /// Serve the gRPC API (tradeoff.v1.PlannerService, health, reflection).
     #[command(after_help = format!("Example:\n  RUST_LOG=info tradeoff serve --listen 127.0.0.1:50051\n\nStops on SIGINT or SIGTERM: health turns NOT_SERVING, in-flight calls drain.\n\n{EXIT_CODES}"))]
     Serve(serve::ServeArgs),
+    /// Score a given allocation against a plan: totals, broken rules, gap to the
+    /// optimum.
+    #[command(after_help = format!("Examples:\n  tradeoff evaluate plan.json --allocation current.csv\n  tradeoff evaluate plan.json --allocation current.json --format json\n\nAllocation CSV: a driver_id column and one column per period, named as the plan's periods:\n  driver_id,Q1,Q2,Q3,Q4\n  ae,3,2,2,0\n\nExit codes:\n  0  the allocation meets every constraint\n  1  error\n  2  bad input\n  3  the allocation breaks a constraint"))]
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 /// Size limits as flags, shared by `solve` (in-process) and `serve`.
@@ -148,6 +154,28 @@ impl From<crate::Error> for CliError {
     }
 }
 
+/// Reads a file, or stdin for `-`.
+fn read_text(path: &str) -> Result<String, CliError> {
+    if path == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|source| CliError::Read {
+        path: path.to_string(),
+        source,
+    })
+}
+
+/// Reads and parses a plan file (proto3 JSON of `tradeoff.v1.Plan`).
+fn read_plan(path: &str) -> Result<crate::pb::Plan, CliError> {
+    let text = read_text(path)?;
+    crate::convert::parse_plan_json(&text).map_err(|source| CliError::Json {
+        path: path.to_string(),
+        source,
+    })
+}
+
 /// Parses a duration written as `30s`, `500ms`, `2m`, `1h` or plain seconds (`1.5`).
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -179,6 +207,7 @@ pub fn run() -> ExitCode {
     let status = match cli.command {
         Command::Solve(args) => solve::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
     };
     match status {
         Ok(status) => status.into(),

@@ -2,12 +2,8 @@
 
 use std::time::Duration;
 
-use tonic::Code;
-use tonic_types::StatusExt;
-
-use super::{parse_duration, table, CliError, ExitStatus, LimitArgs};
-use crate::convert::{parse_plan_json, FieldViolation};
-use crate::pb::{self, planner_service_client::PlannerServiceClient, SolveStatus};
+use super::{parse_duration, read_plan, remote, table, CliError, ExitStatus, LimitArgs};
+use crate::pb::{self, SolveStatus};
 use crate::planner;
 
 /// Output format of `solve`.
@@ -41,19 +37,7 @@ pub(super) struct SolveArgs {
 }
 
 pub(super) fn run(args: SolveArgs) -> Result<ExitStatus, CliError> {
-    let text = if args.plan == "-" {
-        std::io::read_to_string(std::io::stdin())
-    } else {
-        std::fs::read_to_string(&args.plan)
-    }
-    .map_err(|source| CliError::Read {
-        path: args.plan.clone(),
-        source,
-    })?;
-    let plan = parse_plan_json(&text).map_err(|source| CliError::Json {
-        path: args.plan.clone(),
-        source,
-    })?;
+    let plan = read_plan(&args.plan)?;
     let request = pb::OptimizeRequest {
         plan: Some(plan),
         options: Some(pb::SolveOptions {
@@ -63,7 +47,10 @@ pub(super) fn run(args: SolveArgs) -> Result<ExitStatus, CliError> {
     };
     let response = match &args.server {
         None => planner::optimize(&request, &args.limits.limits(), None)?,
-        Some(url) => remote(url, request)?,
+        Some(url) => remote::call(
+            url,
+            |mut client| async move { client.optimize(request).await },
+        )?,
     };
     let result = response
         .result
@@ -81,66 +68,4 @@ pub(super) fn run(args: SolveArgs) -> Result<ExitStatus, CliError> {
         Ok(SolveStatus::TimeLimit) => ExitStatus::TimeLimit,
         Ok(SolveStatus::Unspecified) | Err(_) => ExitStatus::Failure,
     })
-}
-
-/// Calls `Optimize` on `url`, mapping gRPC errors onto the CLI's.
-fn remote(url: &str, request: pb::OptimizeRequest) -> Result<pb::OptimizeResponse, CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| CliError::Failed(format!("cannot start the runtime: {error}")))?;
-    runtime.block_on(async {
-        let connect_error = |reason: String| CliError::Connect {
-            url: url.to_string(),
-            reason,
-        };
-        let endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
-            .map_err(|error| connect_error(error.to_string()))?
-            .connect_timeout(Duration::from_secs(10));
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|error| connect_error(error.to_string()))?;
-        let mut client = PlannerServiceClient::new(channel)
-            .max_decoding_message_size(256 * 1024 * 1024)
-            .max_encoding_message_size(256 * 1024 * 1024);
-        match client.optimize(request).await {
-            Ok(response) => Ok(response.into_inner()),
-            Err(status) => Err(status_error(&status)),
-        }
-    })
-}
-
-fn status_error(status: &tonic::Status) -> CliError {
-    match status.code() {
-        Code::InvalidArgument => {
-            let violations: Vec<FieldViolation> = status
-                .get_details_bad_request()
-                .map(|bad_request| {
-                    bad_request
-                        .field_violations
-                        .into_iter()
-                        .map(|violation| FieldViolation {
-                            field: violation.field,
-                            description: violation.description,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            if violations.is_empty() {
-                CliError::Invalid(vec![FieldViolation {
-                    field: "plan".into(),
-                    description: status.message().to_string(),
-                }])
-            } else {
-                CliError::Invalid(violations)
-            }
-        }
-        Code::ResourceExhausted => CliError::TooLarge(status.message().to_string()),
-        Code::Unavailable => CliError::Connect {
-            url: "server".into(),
-            reason: status.message().to_string(),
-        },
-        code => CliError::Failed(format!("server answered {code:?}: {}", status.message())),
-    }
 }

@@ -317,7 +317,7 @@ fn shown(name: &str, value: f64) -> String {
 }
 
 /// Money with thousands separators, no decimals above 1,000.
-fn money(value: f64) -> String {
+pub(super) fn money(value: f64) -> String {
     if value.abs() >= 1000.0 {
         let rounded = format!("{:.0}", value.abs());
         let mut grouped = String::new();
@@ -337,7 +337,7 @@ fn money(value: f64) -> String {
 }
 
 /// Up to two decimals, trailing zeros dropped; large values grouped like money.
-fn number(value: f64) -> String {
+pub(super) fn number(value: f64) -> String {
     if value.abs() >= 1000.0 {
         return money(value);
     }
@@ -347,7 +347,7 @@ fn number(value: f64) -> String {
 
 /// Columns padded to their widest cell; the first `left` columns and those listed in
 /// `also_left` left-aligned, the rest right-aligned.
-fn layout(rows: &[Vec<String>], left: usize, also_left: &[usize]) -> String {
+pub(super) fn layout(rows: &[Vec<String>], left: usize, also_left: &[usize]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|column| {

@@ -4,10 +4,12 @@
 //!
 //! This is the only module that knows both the wire types and the domain types.
 
+mod allocation;
 mod json;
 mod plan;
 mod result;
 
+pub use allocation::{allocation_from_pb, evaluation_to_pb};
 pub use json::{parse_plan_json, JsonError};
 pub use plan::{count_variables, plan_from_pb};
 pub use result::{result_to_pb, sense_to_pb, status_to_pb};

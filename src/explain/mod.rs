@@ -10,10 +10,12 @@
 
 mod diagnosis;
 mod drivers;
+mod evaluate;
 mod prices;
 
 pub use diagnosis::{diagnose, Diagnosis, Relaxation};
 pub use drivers::{break_even_scales, MAX_DRIVERS_FOR_BREAK_EVEN};
+pub use evaluate::{evaluate, Allocation, DriverGap, Evaluation, Violation};
 pub use prices::{shadow_prices, ShadowPrice};
 
 use std::time::{Duration, Instant};

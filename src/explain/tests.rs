@@ -40,7 +40,9 @@ fn budget_price_in_case_one_is_b_rate_between_50_and_450() {
     assert_close(price.down_until, 50.0);
     // The margin floor does not bind: 0 both ways, until it reaches the plan's margin
     // 80 / 225 from below.
-    let margin = constraint(&report, "requirements.min_margin").price.expect("priced");
+    let margin = constraint(&report, "requirements.min_margin")
+        .price
+        .expect("priced");
     assert_close(margin.up, 0.0);
     assert_close(margin.down, 0.0);
     assert_close(margin.up_until, 80.0 / 225.0);
@@ -55,7 +57,9 @@ fn margin_price_in_case_two_is_the_derivative_of_revenue() {
     // at m = 0.4; revenue 150 + 1.5 x moves by 1.5 * -468.75 = -703.125 per 1.0 of
     // margin (-7.03 per point), from both sides.
     let report = solved(&worked_example(0.4));
-    let price = constraint(&report, "requirements.min_margin").price.expect("priced");
+    let price = constraint(&report, "requirements.min_margin")
+        .price
+        .expect("priced");
     assert_close(price.up, -703.125);
     assert_close(price.down, -703.125);
     // The budget does not bind (spend 75): 0, and it may fall to 75.
@@ -90,7 +94,9 @@ fn prices_of_a_spend_objective_are_in_spend() {
     plan.requirements.revenue_target = Some(180.0);
     plan.objective = Objective::MinimizeSpend;
     let report = solved(&plan);
-    let price = constraint(&report, "requirements.revenue_target").price.expect("priced");
+    let price = constraint(&report, "requirements.revenue_target")
+        .price
+        .expect("priced");
     assert_close(price.up, 1.0 / 1.5);
     assert_close(price.down, 1.0 / 1.5);
     assert_close(price.up_until, 225.0);
@@ -106,7 +112,9 @@ fn raising_a_binding_floor_past_what_is_possible_has_no_price() {
     plan.requirements.revenue_target = Some(225.0);
     plan.objective = Objective::MinimizeSpend;
     let report = solved(&plan);
-    let price = constraint(&report, "requirements.revenue_target").price.expect("priced");
+    let price = constraint(&report, "requirements.revenue_target")
+        .price
+        .expect("priced");
     assert_eq!(price.up, None);
     assert_close(price.down, 1.0 / 1.5);
 }
@@ -190,7 +198,10 @@ fn audit_names_minimums_above_the_budget() {
     assert_eq!(report.status, Status::Infeasible);
     let diagnosis = report.diagnosis.expect("diagnosis");
     assert!(
-        diagnosis.audit.iter().any(|finding| finding.contains("150.00") && finding.contains("budget_cap")),
+        diagnosis
+            .audit
+            .iter()
+            .any(|finding| finding.contains("150.00") && finding.contains("budget_cap")),
         "{:?}",
         diagnosis.audit
     );

@@ -1,0 +1,91 @@
+//! Calling a running server: one connection per command, gRPC errors mapped onto
+//! the CLI's.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tonic::transport::Channel;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use super::CliError;
+use crate::convert::FieldViolation;
+use crate::pb::planner_service_client::PlannerServiceClient;
+
+/// Connects to `url` and runs `call` with a client.
+pub(super) fn call<T, F, Fut>(url: &str, call: F) -> Result<T, CliError>
+where
+    F: FnOnce(PlannerServiceClient<Channel>) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::Failed(format!("cannot start the runtime: {error}")))?;
+    runtime.block_on(async {
+        let connect_error = |reason: String| CliError::Connect {
+            url: url.to_string(),
+            reason,
+        };
+        let endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
+            .map_err(|error| connect_error(error.to_string()))?
+            .connect_timeout(Duration::from_secs(10));
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|error| connect_error(error_chain(&error)))?;
+        let client = PlannerServiceClient::new(channel)
+            .max_decoding_message_size(256 * 1024 * 1024)
+            .max_encoding_message_size(256 * 1024 * 1024);
+        match call(client).await {
+            Ok(response) => Ok(response.into_inner()),
+            Err(status) => Err(status_error(&status)),
+        }
+    })
+}
+
+/// An error with its causes ("transport error: connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn status_error(status: &tonic::Status) -> CliError {
+    match status.code() {
+        Code::InvalidArgument => {
+            let violations: Vec<FieldViolation> = status
+                .get_details_bad_request()
+                .map(|bad_request| {
+                    bad_request
+                        .field_violations
+                        .into_iter()
+                        .map(|violation| FieldViolation {
+                            field: violation.field,
+                            description: violation.description,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if violations.is_empty() {
+                CliError::Invalid(vec![FieldViolation {
+                    field: "plan".into(),
+                    description: status.message().to_string(),
+                }])
+            } else {
+                CliError::Invalid(violations)
+            }
+        }
+        Code::ResourceExhausted => CliError::TooLarge(status.message().to_string()),
+        Code::Unavailable => CliError::Connect {
+            url: "server".into(),
+            reason: status.message().to_string(),
+        },
+        code => CliError::Failed(format!("server answered {code:?}: {}", status.message())),
+    }
+}

@@ -1,0 +1,228 @@
+//! Scoring an allocation the user already has: totals, every constraint met or
+//! broken and by how much, and the gap to the optimum per driver.
+
+use std::time::Duration;
+
+use crate::model::{Plan, Sense};
+use crate::program::Program;
+use crate::solve::{solve, PlanReport, ProgramSolution, SolveError, SolveOptions, Status};
+
+/// Units per driver (plan order) per period.
+pub type Allocation = Vec<Vec<f64>>;
+
+/// The score of a given allocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The allocation as a report: per driver and period units, spend, revenue and
+    /// marginal return; totals; every named constraint with value, bound and slack
+    /// (negative slack: broken). Status `Optimal` stands for "evaluated".
+    pub report: PlanReport,
+    /// Every broken rule, named as the constraints are, plus rules of the drivers
+    /// themselves (`driver[ae].integer[Q1]`, `driver[ae].curve[Q1]`), each with how
+    /// far it is broken in the bound's units.
+    pub violations: Vec<Violation>,
+    /// The optimizer's answer for the same plan, for the gap.
+    pub optimum: PlanReport,
+    /// Per driver (plan order): what the optimizer would do differently.
+    pub gaps: Vec<DriverGap>,
+}
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// Constraint name (MODEL.md §3) or driver rule.
+    pub name: String,
+    /// By how much, in the bound's units (> 0).
+    pub amount: f64,
+}
+
+/// How one driver's allocation differs from the optimum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverGap {
+    /// Driver id.
+    pub id: String,
+    /// Optimal minus given units, per period.
+    pub units_change: Vec<f64>,
+    /// Optimal minus given revenue of this driver over the horizon.
+    pub revenue_change: f64,
+    /// Optimal minus given spend on this driver over the horizon.
+    pub spend_change: f64,
+}
+
+/// Relative tolerance within which a constraint counts as met.
+const MET_TOLERANCE: f64 = 1e-6;
+
+/// Scores `allocation` (already checked: one entry per driver and period, finite,
+/// non-negative) against `plan`.
+pub fn evaluate(
+    plan: &Plan,
+    allocation: &Allocation,
+    time_limit: Option<Duration>,
+) -> Result<Evaluation, SolveError> {
+    let program = Program::build(plan);
+    let (values, mut violations) = values_for(plan, &program, allocation);
+    let solution = ProgramSolution {
+        status: Status::Optimal,
+        values: Some(values),
+        relative_gap: None,
+        stages: 0,
+        message: "evaluated".into(),
+    };
+    let mut report = PlanReport::new(plan, &program, &solution, Duration::ZERO);
+    report.solver.stages = 0;
+    for constraint in &report.constraints {
+        let scale = constraint.bound.abs().max(1.0);
+        if constraint.slack < -MET_TOLERANCE * scale {
+            violations.push(Violation {
+                name: constraint.name.clone(),
+                amount: -constraint.slack,
+            });
+        }
+    }
+    report.message = if violations.is_empty() {
+        "the allocation meets every constraint".into()
+    } else {
+        format!("the allocation breaks {} rule(s)", violations.len())
+    };
+    let options = SolveOptions {
+        time_limit,
+        explain: false,
+    };
+    let optimum = solve(plan, &options)?;
+    let gaps = if optimum.has_solution {
+        report
+            .drivers
+            .iter()
+            .zip(&optimum.drivers)
+            .map(|(given, best)| DriverGap {
+                id: given.id.clone(),
+                units_change: given
+                    .periods
+                    .iter()
+                    .zip(&best.periods)
+                    .map(|(given, best)| best.units - given.units)
+                    .collect(),
+                revenue_change: best.revenue - given.revenue,
+                spend_change: best.spend - given.spend,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Evaluation {
+        report,
+        violations,
+        optimum,
+        gaps,
+    })
+}
+
+/// Program variable values that commit `allocation`: each period's units fill the
+/// response segments in order (MODEL.md §2), which is the revenue the curve gives
+/// them. Units beyond a finite curve, or fractional units of an integer driver,
+/// are reported as violations.
+fn values_for(
+    plan: &Plan,
+    program: &Program,
+    allocation: &Allocation,
+) -> (Vec<f64>, Vec<Violation>) {
+    let mut values = vec![0.0; program.vars.len()];
+    let mut violations = Vec::new();
+    for (i, driver) in plan.drivers.iter().enumerate() {
+        for (t, period) in plan.periods.iter().enumerate() {
+            let units = allocation
+                .get(i)
+                .and_then(|u| u.get(t))
+                .copied()
+                .unwrap_or(0.0);
+            let mut left = units;
+            for (k, segment) in driver.response.iter().enumerate() {
+                let Some(&var) = program
+                    .segment_units
+                    .get(i)
+                    .and_then(|s| s.get(k))
+                    .and_then(|s| s.get(t))
+                else {
+                    continue;
+                };
+                let take = segment.units.map_or(left, |width| left.min(width));
+                values[var] = take;
+                left -= take;
+            }
+            if left > MET_TOLERANCE * units.max(1.0) {
+                violations.push(Violation {
+                    name: format!("driver[{}].curve[{}]", driver.id, period.name),
+                    amount: left,
+                });
+            }
+            if driver.integer && (units - units.round()).abs() > MET_TOLERANCE {
+                violations.push(Violation {
+                    name: format!("driver[{}].integer[{}]", driver.id, period.name),
+                    amount: (units - units.round()).abs(),
+                });
+            }
+        }
+    }
+    // Whole-unit counts and segment-order binaries follow from the segments: set
+    // every remaining (integer) variable so the structural rows hold where they can.
+    fill_structural(program, &mut values);
+    (values, violations)
+}
+
+/// Sets whole-unit counts (`u = n`) and segment-order binaries (`z = 1` when the
+/// earlier segment is full) from the segment values.
+fn fill_structural(program: &Program, values: &mut [f64]) {
+    let named: std::collections::HashSet<usize> =
+        program.named.iter().map(|named| named.row).collect();
+    let structural = || {
+        program
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !named.contains(index))
+            .map(|(_, row)| row)
+    };
+    for row in structural() {
+        // u - n = 0 rows: every term on y (+1) and one integer var (-1).
+        if row.sense != Sense::Equal {
+            continue;
+        }
+        let Some(&(whole, coefficient)) = row
+            .expr
+            .terms
+            .iter()
+            .find(|(var, _)| program.vars.get(*var).is_some_and(|var| var.integer))
+        else {
+            continue;
+        };
+        if coefficient == -1.0 {
+            let sum: f64 = row
+                .expr
+                .terms
+                .iter()
+                .filter(|(var, _)| *var != whole)
+                .map(|&(var, c)| c * values.get(var).copied().unwrap_or(0.0))
+                .sum();
+            if let Some(value) = values.get_mut(whole) {
+                *value = sum;
+            }
+        }
+    }
+    // y[k] - width * z >= 0: z = 1 exactly when segment k is full.
+    for row in structural() {
+        if row.sense != Sense::GreaterEqual || row.expr.terms.len() != 2 || row.rhs != 0.0 {
+            continue;
+        }
+        let [(y, _), (z, width)] = [row.expr.terms[0], row.expr.terms[1]];
+        let is_binary = program
+            .vars
+            .get(z)
+            .is_some_and(|var| var.integer && var.upper == 1.0);
+        if is_binary && width < 0.0 {
+            let full = values.get(y).copied().unwrap_or(0.0) >= -width * (1.0 - 1e-9);
+            if let Some(value) = values.get_mut(z) {
+                *value = if full { 1.0 } else { 0.0 };
+            }
+        }
+    }
+}
