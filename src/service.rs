@@ -39,7 +39,7 @@ impl PlannerService for Planner {
     ) -> Result<Response<OptimizeResponse>, Status> {
         let limits = self.limits;
         let (request, deadline) = split(request);
-        let options = request.options.clone();
+        let options = request.options;
         let response = within_deadline(options.as_ref(), deadline, move |time_limit| {
             planner::optimize(&request, &limits, time_limit)
         })
@@ -55,7 +55,7 @@ impl PlannerService for Planner {
     ) -> Result<Response<EvaluateResponse>, Status> {
         let limits = self.limits;
         let (request, deadline) = split(request);
-        let options = request.options.clone();
+        let options = request.options;
         let response = within_deadline(options.as_ref(), deadline, move |time_limit| {
             planner::evaluate(&request, &limits, time_limit)
         })
