@@ -98,3 +98,60 @@ pub fn evaluation_to_pb(evaluation: &Evaluation) -> pb::Evaluation {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixtures::worked_example;
+
+    fn entry(id: &str, units: &[f64]) -> pb::DriverAllocation {
+        pb::DriverAllocation {
+            driver_id: id.into(),
+            units: units.to_vec(),
+        }
+    }
+
+    #[test]
+    fn unlisted_drivers_commit_nothing() {
+        let allocation = pb::Allocation {
+            drivers: vec![entry("b", &[7.0])],
+        };
+        let units = allocation_from_pb(&allocation, &worked_example(0.2)).expect("valid");
+        assert_eq!(units, vec![vec![0.0], vec![7.0]]);
+    }
+
+    #[test]
+    fn every_fault_is_listed_with_its_path() {
+        let allocation = pb::Allocation {
+            drivers: vec![
+                entry("nope", &[1.0]),
+                entry("a", &[1.0, 2.0]),
+                entry("b", &[-1.0]),
+                entry("b", &[1.0]),
+            ],
+        };
+        let Err(PlanError::Invalid(violations)) =
+            allocation_from_pb(&allocation, &worked_example(0.2))
+        else {
+            panic!("must be refused");
+        };
+        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "allocation.drivers[0].driver_id",
+                "allocation.drivers[1].units",
+                "allocation.drivers[2].units[0]",
+                "allocation.drivers[3].driver_id",
+            ]
+        );
+    }
+
+    #[test]
+    fn non_finite_units_are_refused() {
+        let allocation = pb::Allocation {
+            drivers: vec![entry("a", &[f64::NAN])],
+        };
+        assert!(allocation_from_pb(&allocation, &worked_example(0.2)).is_err());
+    }
+}

@@ -226,3 +226,149 @@ fn fill_structural(program: &Program, values: &mut [f64]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixtures::{driver, plan, worked_example};
+
+    fn near(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-6 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn the_optimizers_own_allocation_has_no_gap_and_no_violation() {
+        // MODEL.md §4 case one: a = 50, b = 50 is the optimum.
+        let evaluation =
+            evaluate(&worked_example(0.2), &vec![vec![50.0], vec![50.0]], None).expect("evaluate");
+        assert!(
+            evaluation.violations.is_empty(),
+            "{:?}",
+            evaluation.violations
+        );
+        for gap in &evaluation.gaps {
+            assert!(
+                gap.units_change.iter().all(|change| change.abs() < 1e-9),
+                "{gap:?}"
+            );
+            assert!(
+                gap.revenue_change.abs() < 1e-9 && gap.spend_change.abs() < 1e-9,
+                "{gap:?}"
+            );
+        }
+        assert!(near(evaluation.report.totals.revenue, 225.0));
+    }
+
+    #[test]
+    fn the_example_plans_optimum_scores_itself_without_gap() {
+        let text = include_str!("../../examples/saas_quarterly_plan.json");
+        let pb_plan = crate::convert::parse_plan_json(text).expect("example parses");
+        let plan = crate::convert::plan_from_pb(&pb_plan, &crate::convert::Limits::default())
+            .expect("valid");
+        let options = SolveOptions {
+            explain: false,
+            ..SolveOptions::default()
+        };
+        let optimum = solve(&plan, &options).expect("solve");
+        let allocation: Allocation = optimum
+            .drivers
+            .iter()
+            .map(|driver| driver.periods.iter().map(|period| period.units).collect())
+            .collect();
+        let evaluation = evaluate(&plan, &allocation, None).expect("evaluate");
+        assert!(
+            evaluation.violations.is_empty(),
+            "{:?}",
+            evaluation.violations
+        );
+        assert!(near(
+            evaluation.report.totals.revenue,
+            optimum.totals.revenue
+        ));
+        assert!(near(
+            evaluation.report.totals.contribution,
+            optimum.totals.contribution
+        ));
+        for gap in &evaluation.gaps {
+            assert!(
+                gap.revenue_change.abs() <= 1e-6 * optimum.totals.revenue,
+                "{gap:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hand_made_allocation_is_scored_by_hand() {
+        // Case one with a = 30 (all at 3.0: 90) and b = 90 (at 1.5: 135): revenue 225,
+        // spend 120 — the budget of 100 is broken by 20 — contribution
+        // 0.8 * 225 - 120 = 60, margin 60 / 225 = 0.267 (the 0.2 floor holds).
+        // The optimum (a = 50, b = 50) moves a by +20 (+60 revenue) and b by -40
+        // (-60 revenue).
+        let evaluation =
+            evaluate(&worked_example(0.2), &vec![vec![30.0], vec![90.0]], None).expect("evaluate");
+        let totals = &evaluation.report.totals;
+        assert!(
+            near(totals.revenue, 225.0)
+                && near(totals.spend, 120.0)
+                && near(totals.contribution, 60.0)
+        );
+        assert_eq!(
+            evaluation.violations.len(),
+            1,
+            "{:?}",
+            evaluation.violations
+        );
+        assert_eq!(evaluation.violations[0].name, "budget_cap");
+        assert!(near(evaluation.violations[0].amount, 20.0));
+        let gap = |id: &str| {
+            evaluation
+                .gaps
+                .iter()
+                .find(|gap| gap.id == id)
+                .expect("gap")
+                .clone()
+        };
+        assert!(near(gap("a").units_change[0], 20.0) && near(gap("a").revenue_change, 60.0));
+        assert!(near(gap("b").units_change[0], -40.0) && near(gap("b").revenue_change, -60.0));
+    }
+
+    #[test]
+    fn units_fill_segments_in_order_and_ramp_over_periods() {
+        // An AE (cost 10 a quarter for two quarters, ramp [0, 1], 40 at full
+        // productivity for the first 2 heads, 20 beyond), 3 heads in Q1, none in Q2:
+        // Q1 revenue 0, Q2 revenue 2 * 40 + 1 * 20 = 100; spend 30 in each quarter.
+        let mut ae = driver("ae", 1.0, &[(Some(2.0), 40.0), (None, 20.0)], 2);
+        ae.unit_cost = 10.0;
+        ae.cost_profile = vec![1.0, 1.0];
+        ae.return_profile = vec![0.0, 1.0];
+        let plan = plan(&["Q1", "Q2"], vec![ae]);
+        let evaluation = evaluate(&plan, &vec![vec![3.0, 0.0]], None).expect("evaluate");
+        let periods = &evaluation.report.drivers[0].periods;
+        assert!(near(periods[0].revenue, 0.0) && near(periods[1].revenue, 100.0));
+        assert!(near(periods[0].spend, 30.0) && near(periods[1].spend, 30.0));
+    }
+
+    #[test]
+    fn driver_rules_are_checked_too() {
+        // ae comes in whole heads; c's curve has room for 10 units only.
+        let mut ae = driver("ae", 0.8, &[(None, 100.0)], 1);
+        ae.integer = true;
+        let c = driver("c", 0.8, &[(Some(10.0), 2.0)], 1);
+        let mut plan = plan(&["total"], vec![ae, c]);
+        plan.budget_cap = Some(1000.0);
+        let evaluation = evaluate(&plan, &vec![vec![2.5], vec![12.0]], None).expect("evaluate");
+        let names: Vec<&str> = evaluation
+            .violations
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect();
+        assert!(names.contains(&"driver[ae].integer[total]"), "{names:?}");
+        assert!(names.contains(&"driver[c].curve[total]"), "{names:?}");
+        let curve = evaluation
+            .violations
+            .iter()
+            .find(|v| v.name == "driver[c].curve[total]")
+            .expect("curve");
+        assert!(near(curve.amount, 2.0));
+    }
+}
