@@ -12,6 +12,7 @@ mod diagnosis;
 mod drivers;
 mod evaluate;
 mod prices;
+mod warm;
 
 pub use diagnosis::{diagnose, Diagnosis, Relaxation};
 pub use drivers::{break_even_scales, MAX_DRIVERS_FOR_BREAK_EVEN};
@@ -45,7 +46,10 @@ pub fn explain(
             } else {
                 program
             };
-            let prices = match first_optimum(priced, plan.objective, time_limit) {
+            let started = Instant::now();
+            let first = first_optimum(priced, plan.objective, time_limit);
+            tracing::debug!(elapsed = ?started.elapsed(), "priced program solved");
+            let prices = match first {
                 Ok(Optimum::Value(optimum, _)) => {
                     shadow_prices(priced, plan.objective, optimum, values, deadline)
                 }

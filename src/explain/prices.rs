@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::bound_domain;
+use super::warm::WarmStart;
 use crate::model::{Objective, Sense};
 use crate::program::{Measure, Program};
 use crate::solve::{first_optimum, Optimum, SolveError};
@@ -27,6 +28,9 @@ pub struct ShadowPrice {
 /// How far probes go before a price is said to hold without limit: this many times
 /// the bound's own scale.
 const FAR: f64 = 1e6;
+/// Warm re-solves reach this many times a bound's scale on each side; probes
+/// further out are solved from scratch.
+const WARM_REACH: f64 = FAR;
 /// Most probes spent locating one breakpoint.
 const MAX_BREAKPOINT_PROBES: usize = 40;
 
@@ -41,7 +45,7 @@ pub fn shadow_prices(
     values: &[f64],
     deadline: Option<Instant>,
 ) -> Result<Vec<Option<ShadowPrice>>, SolveError> {
-    let denominators = program
+    let denominators: Vec<f64> = program
         .named
         .iter()
         .map(|named| match &named.measure {
@@ -49,20 +53,57 @@ pub fn shadow_prices(
             Measure::Linear(_) => 0.0,
         })
         .collect();
+    let binding: Vec<bool> = program
+        .named
+        .iter()
+        .map(|named| {
+            let row = &program.rows[named.row];
+            let gap = (row.expr.eval(values) - row.rhs).abs();
+            named.sense == Sense::Equal || gap <= 1e-7 * row.scale(values)
+        })
+        .collect();
+    let reach: Vec<(usize, f64, f64)> = program
+        .named
+        .iter()
+        .enumerate()
+        .filter(|&(index, _)| binding[index])
+        .map(|(index, named)| {
+            let (lowest, highest) = bound_domain(named.source);
+            let scale = named.bound.abs().max(1.0);
+            let below = (named.bound - lowest).min(WARM_REACH * scale);
+            let above = (highest - named.bound).min(WARM_REACH * scale);
+            (index, -below, above)
+        })
+        .collect();
+    let started = Instant::now();
+    let warm = WarmStart::new(program, objective, &reach, &denominators);
+    tracing::debug!(elapsed = ?started.elapsed(), held = reach.len(), ready = warm.is_some(), "warm start");
+    let warm = warm.filter(|warm| {
+        let agrees = (warm.optimum() - optimum).abs() <= 1e-7 * optimum.abs().max(1.0);
+        if !agrees {
+            tracing::debug!(
+                warm = warm.optimum(),
+                optimum,
+                "warm start disagrees; pricing cold"
+            );
+        }
+        agrees
+    });
     let probe = Prober {
         program,
         objective,
         optimum,
         deadline,
         denominators,
+        warm,
+        probes: std::cell::Cell::new(0),
+        cold: std::cell::Cell::new(0),
     };
     let mut out_of_time = false;
+    let started = Instant::now();
     let mut prices = Vec::with_capacity(program.named.len());
     for (index, named) in program.named.iter().enumerate() {
-        let row = &program.rows[named.row];
-        let gap = (row.expr.eval(values) - row.rhs).abs();
-        let binding = named.sense == Sense::Equal || gap <= 1e-7 * row.scale(values);
-        if !binding {
+        if !binding[index] {
             let value = named.measure.eval(values);
             let (up_until, down_until) = match named.sense {
                 Sense::LessEqual => (None, Some(value)),
@@ -100,6 +141,7 @@ pub fn shadow_prices(
             Err(error) => return Err(error),
         }
     }
+    tracing::debug!(elapsed = ?started.elapsed(), probes = probe.probes.get(), cold = probe.cold.get(), "priced");
     Ok(prices)
 }
 
@@ -110,6 +152,11 @@ struct Prober<'a> {
     deadline: Option<Instant>,
     /// Each ratio constraint's denominator at the reported plan (0 for linear ones).
     denominators: Vec<f64>,
+    /// Warm re-solves, when microlp could set them up.
+    warm: Option<WarmStart>,
+    /// Probes made, and how many of them were solved from scratch.
+    probes: std::cell::Cell<usize>,
+    cold: std::cell::Cell<usize>,
 }
 
 impl Prober<'_> {
@@ -121,6 +168,21 @@ impl Prober<'_> {
     /// the first-order effect of moving the bound, which keeps the optimal value
     /// piecewise linear in the offset, so the price is the exact derivative.
     fn value_at(&self, index: usize, offset: f64) -> Result<Option<f64>, SolveError> {
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            return Err(SolveError::OutOfTime);
+        }
+        self.probes.set(self.probes.get() + 1);
+        if let Some(value) = self
+            .warm
+            .as_ref()
+            .and_then(|warm| warm.value_at(index, offset))
+        {
+            return Ok(value);
+        }
+        self.cold.set(self.cold.get() + 1);
         let time_limit = self
             .deadline
             .map(|deadline| deadline.saturating_duration_since(Instant::now()));
@@ -184,84 +246,76 @@ impl Prober<'_> {
             }
             h /= 16.0;
         }
-        let Some(mut value) = piece else {
+        let Some(value) = piece else {
             return Ok((None, Some(bound)));
         };
-
-        // Extend it geometrically while the probes stay on the line.
-        let mut beyond: Option<(f64, Option<f64>)> = None;
-        while beyond.is_none() && h < far {
-            let next = (h * 16.0).min(far);
-            match value_at(next)? {
-                Some(next_value) if self.on_line(h, value, next, next_value) => {
-                    h = next;
-                    value = next_value;
-                }
-                outside => beyond = Some((next, outside)),
-            }
-        }
-        let rate = (value - self.optimum) / h;
-        let until = match beyond {
-            None if far < FAR * scale => Some(bound + direction * far),
-            None => None,
-            Some((outside, outside_value)) => {
-                let breakpoint = self.breakpoint(&value_at, rate, h, outside, outside_value)?;
-                Some(bound + direction * breakpoint)
+        // Concavity (convexity when minimising): a midpoint on the chord proves the
+        // whole chord linear. First try the farthest reach, then look for the end.
+        let linear_to = |x: f64, at_x: Option<f64>| -> Result<Option<f64>, SolveError> {
+            let Some(at_x) = at_x else { return Ok(None) };
+            let middle = value_at(x / 2.0)?;
+            Ok(middle
+                .filter(|&middle| (middle - (self.optimum + at_x) / 2.0).abs() <= self.tolerance())
+                .map(|_| at_x))
+        };
+        let (reach, at_reach) = if h >= far {
+            (h, value)
+        } else {
+            let at_far = value_at(far)?;
+            match linear_to(far, at_far)? {
+                Some(at_far) => (far, at_far),
+                None => self.breakpoint(&value_at, &linear_to, h, value, far, at_far)?,
             }
         };
+        let rate = (at_reach - self.optimum) / reach;
+        // Reaching the artificial limit means no end was found.
+        let until = (reach < FAR * scale).then_some(bound + direction * reach);
         Ok((Some(rate * direction), until))
     }
 
-    /// Where the first piece (slope `rate` per step from the optimum, known to hold
-    /// up to `good`) ends, given a probe `outside` that is off it. The next piece is
-    /// found from two probes beyond the breakpoint and intersected with the first;
-    /// the intersection is accepted once a probe confirms it, else the bracket is
-    /// halved.
+    /// Where the first piece ends, given that it holds up to `good` (value
+    /// `at_good`) and not at `outside`. The piece through `outside` is measured from
+    /// a second probe just before it and intersected with the first piece's line; a
+    /// crossing confirmed linear from the bound (midpoint test) is the breakpoint
+    /// (concavity: the function then follows the second line right after it);
+    /// otherwise the bracket shrinks. Returns the end and the value there.
     fn breakpoint(
         &self,
         value_at: &impl Fn(f64) -> Result<Option<f64>, SolveError>,
-        rate: f64,
+        linear_to: &impl Fn(f64, Option<f64>) -> Result<Option<f64>, SolveError>,
         mut good: f64,
+        mut at_good: f64,
         mut outside: f64,
-        mut outside_value: Option<f64>,
-    ) -> Result<f64, SolveError> {
-        let first_piece_end = good.max(1e-12);
-        let on_first = |h: f64, value: f64| {
-            (value - (self.optimum + rate * h)).abs()
-                <= self.tolerance() * (1.0 + h / first_piece_end)
-        };
+        mut at_outside: Option<f64>,
+    ) -> Result<(f64, f64), SolveError> {
         for _ in 0..MAX_BREAKPOINT_PROBES {
             if outside - good <= 1e-9 * outside.abs().max(1.0) {
                 break;
             }
-            let middle = (good + outside) / 2.0;
-            let middle_value = value_at(middle)?;
-            match middle_value {
-                Some(v) if on_first(middle, v) => {
-                    good = middle;
-                    continue;
-                }
-                _ => {}
-            }
-            // Both `middle` and `outside` are off the first piece; if they share the
-            // next piece, its line meets the first one at the breakpoint.
-            if let (Some(v_mid), Some(v_out)) = (middle_value, outside_value) {
-                let next_rate = (v_out - v_mid) / (outside - middle);
-                if (next_rate - rate).abs() > 1e-12 {
-                    let candidate =
-                        (v_mid - self.optimum - next_rate * middle) / (rate - next_rate);
-                    if candidate > good && candidate < middle {
-                        if let Some(v) = value_at(candidate)? {
-                            if on_first(candidate, v) {
-                                return Ok(candidate);
-                            }
-                        }
-                    }
+            let rate = (at_good - self.optimum) / good;
+            let mut crossing = None;
+            if let Some(at_out) = at_outside {
+                let before = outside - (outside - good) * 1e-3;
+                if let Some(at_before) = value_at(before)? {
+                    let next_rate = (at_out - at_before) / (outside - before);
+                    let x = (at_out - next_rate * outside - self.optimum) / (rate - next_rate);
+                    crossing = (x.is_finite() && x > good && x < outside).then_some(x);
                 }
             }
-            outside = middle;
-            outside_value = middle_value;
+            let probe = crossing.unwrap_or((good + outside) / 2.0);
+            let at_probe = value_at(probe)?;
+            match linear_to(probe, at_probe)? {
+                Some(at_probe) if crossing.is_some() => return Ok((probe, at_probe)),
+                Some(at_probe) => {
+                    good = probe;
+                    at_good = at_probe;
+                }
+                None => {
+                    outside = probe;
+                    at_outside = at_probe;
+                }
+            }
         }
-        Ok(good)
+        Ok((good, at_good))
     }
 }

@@ -159,6 +159,13 @@ pub enum Optimum {
     TimedOut,
 }
 
+/// The first total of `objective` on `program`: whether it is maximised, and its
+/// expression.
+pub fn first_objective(objective: Objective, program: &Program) -> (bool, &LinExpr) {
+    let [(direction, expr, _), ..] = stages(objective, program);
+    (direction == Direction::Maximise, expr)
+}
+
 /// Optimises only the first objective of `objective` on `program` (no tie-breaks):
 /// the value whose changes shadow prices measure.
 pub fn first_optimum(
@@ -336,8 +343,8 @@ impl Hold<'_> {
     }
 }
 
-/// Solves one stage with the earlier stages held at their optima, loosening the last
-/// hold when round-off makes it infeasible.
+/// Solves one stage with the earlier stages held at their optima, loosening the holds
+/// when round-off makes them infeasible.
 fn solve_holding(
     program: &Program,
     holds: &mut [Hold<'_>],
@@ -354,11 +361,14 @@ fn solve_holding(
         remaining(deadline),
     )?;
     for &tolerance in &HOLD_TOLERANCES[1..] {
-        let Some(last) = holds.last_mut() else { break };
-        if !matches!(outcome, StageOutcome::Infeasible) {
+        if holds.is_empty() || !matches!(outcome, StageOutcome::Infeasible) {
             break;
         }
-        last.tolerance = tolerance;
+        // Round-off in any earlier optimum can make the holds jointly infeasible:
+        // loosen them all, never beyond this tolerance.
+        for hold in holds.iter_mut() {
+            hold.tolerance = hold.tolerance.max(tolerance);
+        }
         outcome = backend::solve_stage(
             program,
             &rows(holds),
