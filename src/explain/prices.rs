@@ -31,6 +31,9 @@ const FAR: f64 = 1e6;
 /// Warm re-solves reach this many times a bound's scale on each side; probes
 /// further out are solved from scratch.
 const WARM_REACH: f64 = FAR;
+/// Basis changes that leave a rate alone, stepped over by the ratio-test path
+/// before it hands over to the general search.
+const MAX_BASIS_CHANGES: usize = 6;
 /// Most probes spent locating one breakpoint.
 const MAX_BREAKPOINT_PROBES: usize = 40;
 
@@ -95,6 +98,7 @@ pub fn shadow_prices(
         optimum,
         deadline,
         denominators,
+        base: warm.as_ref().map(WarmStart::values),
         warm,
         probes: std::cell::Cell::new(0),
         cold: std::cell::Cell::new(0),
@@ -154,6 +158,8 @@ struct Prober<'a> {
     denominators: Vec<f64>,
     /// Warm re-solves, when microlp could set them up.
     warm: Option<WarmStart>,
+    /// The warm start's variable values at the plan's bounds.
+    base: Option<Vec<f64>>,
     /// Probes made, and how many of them were solved from scratch.
     probes: std::cell::Cell<usize>,
     cold: std::cell::Cell<usize>,
@@ -232,6 +238,21 @@ impl Prober<'_> {
             return Ok((None, Some(bound)));
         }
         let value_at = |h: f64| self.value_at(index, direction * h);
+        let linear_to = |x: f64, at_x: Option<f64>| -> Result<Option<f64>, SolveError> {
+            let Some(at_x) = at_x else { return Ok(None) };
+            let middle = value_at(x / 2.0)?;
+            Ok(middle
+                .filter(|&middle| (middle - (self.optimum + at_x) / 2.0).abs() <= self.tolerance())
+                .map(|_| at_x))
+        };
+
+        // Fast path: one small warm step shows how the solution moves with the
+        // bound; a ratio test on that motion predicts where the basis (and so,
+        // usually, the rate) changes. The prediction is accepted once the chord to it
+        // is proven linear and a step past it leaves the line.
+        if let Some(found) = self.predicted_side(index, direction, scale, far, &linear_to)? {
+            return Ok(found);
+        }
 
         // A first linear piece: a probe whose midpoint lies on the chord.
         let mut h = (1e-3 * scale).min(far);
@@ -249,15 +270,9 @@ impl Prober<'_> {
         let Some(value) = piece else {
             return Ok((None, Some(bound)));
         };
+
         // Concavity (convexity when minimising): a midpoint on the chord proves the
         // whole chord linear. First try the farthest reach, then look for the end.
-        let linear_to = |x: f64, at_x: Option<f64>| -> Result<Option<f64>, SolveError> {
-            let Some(at_x) = at_x else { return Ok(None) };
-            let middle = value_at(x / 2.0)?;
-            Ok(middle
-                .filter(|&middle| (middle - (self.optimum + at_x) / 2.0).abs() <= self.tolerance())
-                .map(|_| at_x))
-        };
         let (reach, at_reach) = if h >= far {
             (h, value)
         } else {
@@ -271,6 +286,91 @@ impl Prober<'_> {
         // Reaching the artificial limit means no end was found.
         let until = (reach < FAR * scale).then_some(bound + direction * reach);
         Ok((Some(rate * direction), until))
+    }
+
+    /// The ratio-test fast path of [`Prober::side`]; `None` when it cannot decide
+    /// (no warm start, or a prediction does not check out). Basis changes that leave
+    /// the rate alone are stepped over, up to [`MAX_BASIS_CHANGES`] of them.
+    #[allow(clippy::type_complexity)]
+    fn predicted_side(
+        &self,
+        index: usize,
+        direction: f64,
+        scale: f64,
+        far: f64,
+        linear_to: &impl Fn(f64, Option<f64>) -> Result<Option<f64>, SolveError>,
+    ) -> Result<Option<(Option<f64>, Option<f64>)>, SolveError> {
+        let (Some(warm), Some(base)) = (self.warm.as_ref(), self.base.as_ref()) else {
+            return Ok(None);
+        };
+        let bound = self.program.named[index].bound;
+        let solution_at = |h: f64| -> Result<Option<Option<(f64, Vec<f64>)>>, SolveError> {
+            if self
+                .deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
+            {
+                return Err(SolveError::OutOfTime);
+            }
+            self.probes.set(self.probes.get() + 1);
+            Ok(warm.solution_at(index, direction * h))
+        };
+        let done = |rate: f64, reach: f64| {
+            let until = (reach < far || far < FAR * scale).then_some(bound + direction * reach);
+            Ok(Some((Some(rate * direction), until)))
+        };
+        // The motion of the solution per unit offset, from the bound.
+        let step = (1e-4 * scale).min(far);
+        let Some(Some((_, moved))) = solution_at(step)? else {
+            return Ok(None);
+        };
+        let mut from = 0.0;
+        let mut at_from: Vec<f64> = base.clone();
+        let mut motion: Vec<f64> = moved
+            .iter()
+            .zip(base)
+            .map(|(m, b)| (m - b) / step)
+            .collect();
+        let mut rate: Option<f64> = None;
+        for _ in 0..MAX_BASIS_CHANGES {
+            let reach = match ratio_test(self.program, index, &at_from, &motion, step) {
+                Some(distance) => (from + distance).min(far),
+                None => far,
+            };
+            let Some(Some((at_reach, reach_values))) = solution_at(reach)? else {
+                return Ok(None);
+            };
+            let Some(at_reach) = linear_to(reach, Some(at_reach))? else {
+                return Ok(None);
+            };
+            let line_rate = (at_reach - self.optimum) / reach;
+            if rate.is_some_and(|rate| (rate - line_rate).abs() > 1e-6 * rate.abs().max(1e-9)) {
+                return Ok(None);
+            }
+            rate = Some(line_rate);
+            if reach >= far {
+                return done(line_rate, far);
+            }
+            // Past the predicted point the rate must change, or the line goes on
+            // through a basis change that left the rate alone.
+            let past = reach * (1.0 + 1e-3);
+            let Some(past_solution) = solution_at(past)? else {
+                return Ok(None);
+            };
+            let Some((at_past, past_values)) = past_solution else {
+                return done(line_rate, reach);
+            };
+            if (at_past - (self.optimum + line_rate * past)).abs() > 10.0 * self.tolerance() {
+                return done(line_rate, reach);
+            }
+            motion = past_values
+                .iter()
+                .zip(&reach_values)
+                .map(|(p, r)| (p - r) / (past - reach))
+                .collect();
+            from = past;
+            at_from = past_values;
+        }
+        Ok(None)
     }
 
     /// Where the first piece ends, given that it holds up to `good` (value
@@ -318,4 +418,48 @@ impl Prober<'_> {
         }
         Ok((good, at_good))
     }
+}
+
+/// How far (in offset units) the solution can move along `motion` (change per unit
+/// of offset) from `base` before a variable reaches a bound or a row that is not
+/// tight becomes tight; moves shorter than `step` (round-off on tight rows) are
+/// ignored. `None` when nothing limits it.
+fn ratio_test(
+    program: &Program,
+    index: usize,
+    base: &[f64],
+    motion: &[f64],
+    step: f64,
+) -> Option<f64> {
+    const EPSILON: f64 = 1e-9;
+    let mut limit = f64::INFINITY;
+    let mut consider = |distance: f64| {
+        if distance > step * (1.0 + 1e-6) && distance < limit {
+            limit = distance;
+        }
+    };
+    for ((var, &value), &change) in program.vars.iter().zip(base).zip(motion) {
+        if change > EPSILON && var.upper.is_finite() {
+            consider((var.upper - value) / change);
+        } else if change < -EPSILON {
+            consider((value - var.lower) / -change);
+        }
+    }
+    let own_row = program.named.get(index).map(|named| named.row);
+    for (row_index, row) in program.rows.iter().enumerate() {
+        if Some(row_index) == own_row || row.sense == Sense::Equal {
+            continue;
+        }
+        let change = row.expr.eval(motion);
+        let value = row.expr.eval(base);
+        let scale = row.expr.magnitude(motion).max(EPSILON);
+        match row.sense {
+            Sense::LessEqual if change > EPSILON * scale => consider((row.rhs - value) / change),
+            Sense::GreaterEqual if change < -EPSILON * scale => {
+                consider((value - row.rhs) / -change)
+            }
+            _ => {}
+        }
+    }
+    limit.is_finite().then_some(limit)
 }

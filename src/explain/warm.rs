@@ -27,6 +27,8 @@ pub(super) struct Held {
 /// The solved priced program, ready for warm re-solves.
 pub(super) struct WarmStart {
     solution: Solution,
+    /// The program's variables in the microlp problem.
+    vars: Vec<Variable>,
     held: HashMap<usize, Held>,
     constant: f64,
 }
@@ -127,6 +129,7 @@ impl WarmStart {
         }
         Some(WarmStart {
             solution,
+            vars,
             held,
             constant: expr.constant,
         })
@@ -135,6 +138,36 @@ impl WarmStart {
     /// The first objective at the plan's bounds.
     pub(super) fn optimum(&self) -> f64 {
         self.solution.objective() + self.constant
+    }
+
+    /// The program's variable values at the plan's bounds.
+    pub(super) fn values(&self) -> Vec<f64> {
+        self.vars
+            .iter()
+            .map(|&var| self.solution.var_value(var))
+            .collect()
+    }
+
+    /// Like [`WarmStart::value_at`], with the program's variable values there.
+    pub(super) fn solution_at(&self, index: usize, offset: f64) -> Option<Option<(f64, Vec<f64>)>> {
+        let held = self.held.get(&index)?;
+        let target = held.at_bound + offset * held.per_unit;
+        if !(held.lowest..=held.highest).contains(&target) {
+            return None;
+        }
+        match self.solution.clone().fix_var(held.var, target) {
+            Ok(outcome) => {
+                let solution = outcome.into_solution().ok()?;
+                let values = self
+                    .vars
+                    .iter()
+                    .map(|&var| solution.var_value(var))
+                    .collect();
+                Some(Some((solution.objective() + self.constant, values)))
+            }
+            Err(microlp::Error::Infeasible | microlp::Error::Unbounded) => Some(None),
+            Err(_) => None,
+        }
     }
 
     /// The optimum with constraint `index` moved by `offset` (bound units):
