@@ -5,7 +5,9 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::solve::Format;
-use super::{parse_duration, read_plan, read_text, remote, table, CliError, ExitStatus, LimitArgs};
+use super::{
+    parse_duration, print, read_plan, read_text, remote, table, CliError, ExitStatus, LimitArgs,
+};
 use crate::convert::FieldViolation;
 use crate::pb;
 use crate::planner;
@@ -53,12 +55,7 @@ pub(super) fn run(args: EvaluateArgs) -> Result<ExitStatus, CliError> {
     let evaluation = response
         .evaluation
         .ok_or_else(|| CliError::Failed("the response carries no evaluation".into()))?;
-    let output = match args.format {
-        Format::Json => serde_json::to_string_pretty(&evaluation)
-            .map_err(|error| CliError::Failed(format!("cannot encode the evaluation: {error}")))?,
-        Format::Table => render(&evaluation),
-    };
-    println!("{output}");
+    print(args.format, &evaluation, render)?;
     Ok(if evaluation.feasible {
         ExitStatus::Success
     } else {

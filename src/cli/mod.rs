@@ -154,6 +154,21 @@ impl From<crate::Error> for CliError {
     }
 }
 
+/// Prints `value` to stdout: pretty proto3 JSON, or the table `render` makes.
+fn print<T: serde::Serialize>(
+    format: solve::Format,
+    value: &T,
+    render: impl FnOnce(&T) -> String,
+) -> Result<(), CliError> {
+    let output = match format {
+        solve::Format::Json => serde_json::to_string_pretty(value)
+            .map_err(|error| CliError::Failed(format!("cannot encode the output: {error}")))?,
+        solve::Format::Table => render(value),
+    };
+    println!("{output}");
+    Ok(())
+}
+
 /// Reads a file, or stdin for `-`.
 fn read_text(path: &str) -> Result<String, CliError> {
     if path == "-" {

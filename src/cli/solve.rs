@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{parse_duration, read_plan, remote, table, CliError, ExitStatus, LimitArgs};
+use super::{parse_duration, print, read_plan, remote, table, CliError, ExitStatus, LimitArgs};
 use crate::pb::{self, SolveStatus};
 use crate::planner;
 
@@ -55,12 +55,7 @@ pub(super) fn run(args: SolveArgs) -> Result<ExitStatus, CliError> {
     let result = response
         .result
         .ok_or_else(|| CliError::Failed("the response carries no result".into()))?;
-    let output = match args.format {
-        Format::Json => serde_json::to_string_pretty(&result)
-            .map_err(|error| CliError::Failed(format!("cannot encode the result: {error}")))?,
-        Format::Table => table::render(&result),
-    };
-    println!("{output}");
+    print(args.format, &result, table::render)?;
     Ok(match SolveStatus::try_from(result.status) {
         Ok(SolveStatus::Optimal) => ExitStatus::Success,
         Ok(SolveStatus::Infeasible) => ExitStatus::Infeasible,

@@ -173,17 +173,8 @@ pub fn first_optimum(
     objective: Objective,
     time_limit: Option<Duration>,
 ) -> Result<Optimum, SolveError> {
-    let [(direction, expr, _), ..] = stages(objective, program);
-    Ok(
-        match backend::solve_stage(program, &[], expr, direction, time_limit)? {
-            StageOutcome::Optimal(values) | StageOutcome::Feasible { values, .. } => {
-                Optimum::Value(expr.eval(&values), values)
-            }
-            StageOutcome::Infeasible => Optimum::Infeasible,
-            StageOutcome::Unbounded => Optimum::Unbounded,
-            StageOutcome::TimedOut => Optimum::TimedOut,
-        },
-    )
+    let (maximise, expr) = first_objective(objective, program);
+    optimize_expr(program, expr, maximise, time_limit)
 }
 
 /// Maximises (or minimises) `expr` over `program`: a building block for diagnosis
