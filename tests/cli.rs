@@ -1160,3 +1160,22 @@ fn budget_at_the_kink_has_two_prices() {
     assert!(budget.contains("+1 → +1.50 revenue (to 450)"), "{budget}");
     assert!(budget.contains("-1 → -3.00 revenue (to 0)"), "{budget}");
 }
+
+#[test]
+fn a_reader_that_goes_away_early_is_not_an_error() {
+    // `tradeoff solve plan.json | head -1`: stdout closes before the table is
+    // written; the command must neither panic nor fail.
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let mut child = tradeoff()
+        .args(["solve", path_str(&plan)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

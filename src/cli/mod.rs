@@ -165,8 +165,17 @@ fn print<T: serde::Serialize>(
             .map_err(|error| CliError::Failed(format!("cannot encode the output: {error}")))?,
         solve::Format::Table => render(value),
     };
-    println!("{output}");
-    Ok(())
+    // A reader that goes away early (`| head`) is not an error.
+    let mut stdout = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut stdout, output.as_bytes())
+        .and_then(|()| std::io::Write::write_all(&mut stdout, b"\n"))
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Failed(
+            format!("cannot write the output: {error}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Reads a file, or stdin for `-`.

@@ -14,7 +14,7 @@ pub const MAX_DRIVERS_FOR_BREAK_EVEN: usize = 50;
 /// The largest factor searched when asking what would fund an unfunded driver.
 const HIGHEST_SCALE: f64 = 1000.0;
 /// Bisection steps per driver.
-const STEPS: usize = 24;
+const STEPS: usize = 18;
 
 /// Units below this count as no funding.
 const FUNDED: f64 = 1e-7;

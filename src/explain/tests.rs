@@ -214,7 +214,7 @@ fn break_even_scale_says_when_funding_changes() {
     let report = solved(&worked_example(0.2));
     let b = report.drivers.iter().find(|d| d.id == "b").expect("b");
     let scale = b.break_even_scale.expect("computed");
-    assert!((scale - 2.0 / 3.0).abs() < 1e-5, "{scale}");
+    assert!((scale - 2.0 / 3.0).abs() < 1e-4, "{scale}");
     // c earns 0.5 per dollar and gets nothing; it would be funded once that beats
     // b's 1.5: a factor of 3.
     let mut plan = worked_example(0.2);

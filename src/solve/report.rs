@@ -265,6 +265,16 @@ impl PlanReport {
                 }
             })
             .collect();
+        if report.status == Status::Optimal {
+            report.message = format!(
+                "optimal: revenue {:.2}, spend {:.2}, contribution {:.2}; {} of {} constraints bind",
+                report.totals.revenue,
+                report.totals.spend,
+                report.totals.contribution,
+                report.constraints.iter().filter(|c| c.binding).count(),
+                report.constraints.len()
+            );
+        }
         report
     }
 }
