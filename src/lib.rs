@@ -16,6 +16,7 @@
 //! - [`program`]: a validated plan as a linear program with named constraints.
 //! - [`solve`]: lexicographic stages, time limits, post-solve verification.
 //! - [`explain`]: shadow prices and the diagnosis of infeasible plans.
+//! - [`scenario`]: alternatives to a plan: exact frontiers over one bound.
 //! - [`planner`]: the one call both faces make: request in, result out.
 //! - [`error`]: the library's [`Error`].
 //! - [`service`]: the tonic `PlannerService` (thin: convert, solve off the runtime).
@@ -32,6 +33,7 @@ pub mod model;
 pub mod pb;
 pub mod planner;
 pub mod program;
+pub mod scenario;
 pub mod server;
 pub mod service;
 pub mod solve;

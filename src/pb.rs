@@ -12,10 +12,11 @@ mod generated {
 
 pub use generated::{
     planner_service_client, planner_service_server, Allocation, ConstraintResult, Diagnosis,
-    Driver, DriverAllocation, DriverGap, DriverPeriodResult, DriverResult, EvaluateRequest,
-    EvaluateResponse, Evaluation, Group, Link, LinkTerm, Objective, OptimizeRequest,
-    OptimizeResponse, Period, Plan, PlanResult, Position, Relaxation, Requirements, RuleViolation,
-    Segment, Sense, SolveOptions, SolveStatus, SolverInfo, Totals,
+    Driver, DriverAllocation, DriverGap, DriverPeriodResult, DriverResult, DriverUnits,
+    EvaluateRequest, EvaluateResponse, Evaluation, Frontier, FrontierPoint, FrontierRequest,
+    FrontierResponse, Group, Link, LinkTerm, Objective, OptimizeRequest, OptimizeResponse, Period,
+    Plan, PlanResult, Position, Relaxation, Requirements, RuleViolation, Segment, Sense,
+    SolveOptions, SolveStatus, SolverInfo, SweptBound, Totals,
 };
 
 /// Encoded `FileDescriptorSet` of the API (with imports), served by gRPC reflection.

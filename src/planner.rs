@@ -83,6 +83,33 @@ pub fn evaluate(
     })
 }
 
+/// The frontier of `request.plan` over one bound, within `time_limit` (the tighter
+/// of it and `request.options.time_limit`).
+pub fn frontier(
+    request: &pb::FrontierRequest,
+    limits: &Limits,
+    time_limit: Option<Duration>,
+) -> Result<pb::FrontierResponse, Error> {
+    let plan = request.plan.as_ref().ok_or_else(|| {
+        Error::from(PlanError::Invalid(vec![FieldViolation {
+            field: "plan".into(),
+            description: "a plan is required".into(),
+        }]))
+    })?;
+    let options = solve_options(request.options.as_ref())?;
+    let (over, from, to) = convert::sweep_from_pb(request)?;
+    let plan = convert::plan_from_pb(plan, limits)?;
+    let time_limit = match (options.time_limit, time_limit) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let frontier = crate::scenario::frontier(&plan, over, from, to, time_limit)?;
+    tracing::info!(plan = %plan.name, over = over.name(), points = frontier.points.len(), "frontier");
+    Ok(pb::FrontierResponse {
+        frontier: Some(convert::frontier_to_pb(&frontier)),
+    })
+}
+
 /// Validated solve options from the wire.
 pub fn solve_options(options: Option<&pb::SolveOptions>) -> Result<SolveOptions, Error> {
     let explain = !options.is_some_and(|options| options.skip_explanations);

@@ -10,7 +10,8 @@ use crate::convert::{Limits, PlanError};
 use crate::error::Error;
 use crate::pb::planner_service_server::PlannerService;
 use crate::pb::{
-    EvaluateRequest, EvaluateResponse, OptimizeRequest, OptimizeResponse, SolveStatus,
+    EvaluateRequest, EvaluateResponse, FrontierRequest, FrontierResponse, OptimizeRequest,
+    OptimizeResponse, SolveStatus,
 };
 use crate::planner;
 
@@ -66,6 +67,27 @@ impl PlannerService for Planner {
             .and_then(|evaluation| evaluation.optimum.as_ref())
             .map(|optimum| optimum.status);
         check_deadline(options.as_ref(), deadline, optimum_status)?;
+        Ok(Response::new(response))
+    }
+
+    async fn frontier(
+        &self,
+        request: Request<FrontierRequest>,
+    ) -> Result<Response<FrontierResponse>, Status> {
+        let limits = self.limits;
+        let (request, deadline) = split(request);
+        let options = request.options;
+        let response = within_deadline(options.as_ref(), deadline, move |time_limit| {
+            planner::frontier(&request, &limits, time_limit)
+        })
+        .await?;
+        // A sweep the deadline cut short counts as timed out.
+        let cut_short = response
+            .frontier
+            .as_ref()
+            .is_some_and(|frontier| !frontier.complete);
+        let status = cut_short.then_some(SolveStatus::TimeLimit as i32);
+        check_deadline(options.as_ref(), deadline, status)?;
         Ok(Response::new(response))
     }
 }

@@ -1179,3 +1179,145 @@ fn a_reader_that_goes_away_early_is_not_an_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------
+// Frontier and evaluate through the binary.
+
+#[test]
+fn frontier_over_the_budget_prints_the_breakpoints() {
+    // Case one over budget_cap 0..600: breakpoints at 50 (a's first segment used up)
+    // and 450 (the 0.2 margin floor starts to bind; 0.8 (150 + 1.5 x) - (50 + x) =
+    // 0.2 (150 + 1.5 x) gives b = 400), revenue 0, 150, 750, 750.
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let output = run(&[
+        "frontier",
+        path_str(&plan),
+        "--over",
+        "budget_cap",
+        "--from",
+        "0",
+        "--to",
+        "600",
+        "--format",
+        "json",
+    ]);
+    assert_code(&output, 0);
+    let frontier = json_stdout(&output);
+    let bounds: Vec<f64> = frontier["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["bound"].as_f64().unwrap())
+        .collect();
+    assert_eq!(bounds, vec![0.0, 50.0, 450.0, 600.0]);
+    let revenue: Vec<f64> = frontier["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["totals"]["revenue"].as_f64().unwrap())
+        .collect();
+    assert_eq!(revenue, vec![0.0, 150.0, 750.0, 750.0]);
+    assert_eq!(frontier["exact"], true);
+    // The table names b as entering at 50.
+    let output = run(&[
+        "frontier",
+        path_str(&plan),
+        "--over",
+        "budget_cap",
+        "--from",
+        "0",
+        "--to",
+        "600",
+    ]);
+    assert_code(&output, 0);
+    let out = stdout(&output);
+    let row = out
+        .lines()
+        .find(|line| line.trim_start().starts_with("50 "))
+        .unwrap_or_else(|| panic!("no row for 50:\n{out}"));
+    assert!(
+        row.contains("1.5000") && row.trim_end().ends_with('b'),
+        "{row}"
+    );
+}
+
+#[test]
+fn frontier_refuses_a_backwards_range() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let output = run(&[
+        "frontier",
+        path_str(&plan),
+        "--over",
+        "budget_cap",
+        "--from",
+        "600",
+        "--to",
+        "0",
+    ]);
+    assert_code(&output, 2);
+    assert!(stderr(&output).contains("to:"), "{}", stderr(&output));
+}
+
+#[test]
+fn evaluate_scores_a_csv_allocation() {
+    // Case one with a = 30 (at 3.0: 90) and b = 90 (at 1.5: 135): revenue 225 for a
+    // spend of 120, so budget_cap is broken by 20 (exit 3); the optimum moves a by
+    // +20 and b by -40.
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let allocation = dir.path().join("allocation.csv");
+    std::fs::write(&allocation, "driver_id,units\na,30\nb,90\n").unwrap();
+    let output = run(&[
+        "evaluate",
+        path_str(&plan),
+        "--allocation",
+        path_str(&allocation),
+        "--format",
+        "json",
+    ]);
+    assert_code(&output, 3);
+    let evaluation = json_stdout(&output);
+    assert_eq!(evaluation["feasible"], false);
+    assert_eq!(evaluation["violations"][0]["name"], "budget_cap");
+    assert_eq!(evaluation["violations"][0]["amount"], 20.0);
+    assert_eq!(evaluation["given"]["totals"]["revenue"], 225.0);
+    assert_eq!(evaluation["given"]["totals"]["spend"], 120.0);
+    assert_eq!(evaluation["gaps"][0]["unitsChange"][0], 20.0);
+    assert_eq!(evaluation["gaps"][1]["unitsChange"][0], -40.0);
+    // The optimum itself (a = 50, b = 50) meets every constraint: exit 0, no gap.
+    std::fs::write(&allocation, "driver_id,units\na,50\nb,50\n").unwrap();
+    let output = run(&[
+        "evaluate",
+        path_str(&plan),
+        "--allocation",
+        path_str(&allocation),
+    ]);
+    assert_code(&output, 0);
+    assert!(
+        stdout(&output).contains("meets every constraint"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn evaluate_names_a_bad_allocation_cell() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let allocation = dir.path().join("allocation.csv");
+    std::fs::write(&allocation, "driver_id,units\na,thirty\n").unwrap();
+    let output = run(&[
+        "evaluate",
+        path_str(&plan),
+        "--allocation",
+        path_str(&allocation),
+    ]);
+    assert_code(&output, 2);
+    assert!(
+        stderr(&output).contains("row 2") && stderr(&output).contains("thirty"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -3,6 +3,7 @@
 //! it went (see [`ExitStatus`]).
 
 mod evaluate;
+mod frontier;
 mod remote;
 mod serve;
 mod solve;
@@ -45,6 +46,10 @@ enum Command {
     /// optimum.
     #[command(after_help = format!("Examples:\n  tradeoff evaluate plan.json --allocation current.csv\n  tradeoff evaluate plan.json --allocation current.json --format json\n\nAllocation CSV: a driver_id column and one column per period, named as the plan's periods:\n  driver_id,Q1,Q2,Q3,Q4\n  ae,3,2,2,0\n\nExit codes:\n  0  the allocation meets every constraint\n  1  error\n  2  bad input\n  3  the allocation breaks a constraint"))]
     Evaluate(evaluate::EvaluateArgs),
+    /// The optimum as a function of one bound: every breakpoint of the curve and the
+    /// drivers that enter or leave there.
+    #[command(after_help = format!("Examples:\n  tradeoff frontier plan.json --over budget_cap --from 0 --to 600\n  tradeoff frontier plan.json --over min_margin --from 0.1 --to 0.3 --format json\n\nExit codes:\n  0  the whole range was swept\n  1  error\n  2  bad input\n  5  the time limit cut the sweep short (the points found are printed)"))]
+    Frontier(frontier::FrontierArgs),
 }
 
 /// Size limits as flags, shared by `solve` (in-process) and `serve`.
@@ -232,6 +237,7 @@ pub fn run() -> ExitCode {
         Command::Solve(args) => solve::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Frontier(args) => frontier::run(args),
     };
     match status {
         Ok(status) => status.into(),

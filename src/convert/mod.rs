@@ -5,14 +5,16 @@
 //! This is the only module that knows both the wire types and the domain types.
 
 mod allocation;
+mod frontier;
 mod json;
 mod plan;
 mod result;
 
 pub use allocation::{allocation_from_pb, evaluation_to_pb};
+pub use frontier::{frontier_to_pb, sweep_from_pb};
 pub use json::{parse_plan_json, JsonError};
 pub use plan::{count_variables, plan_from_pb};
-pub use result::{result_to_pb, sense_to_pb, status_to_pb};
+pub use result::{objective_to_pb, result_to_pb, sense_to_pb, status_to_pb, tidy, totals_to_pb};
 
 /// One broken validity rule: where (a field path such as
 /// `drivers[2].response[1].revenue_per_unit`, proto field names) and what.

@@ -138,7 +138,8 @@ pub fn sense_to_pb(sense: Sense) -> pb::Sense {
     }
 }
 
-fn totals_to_pb(totals: &Totals) -> pb::Totals {
+/// The wire form of totals.
+pub fn totals_to_pb(totals: &Totals) -> pb::Totals {
     pb::Totals {
         period: totals.period.clone(),
         revenue: tidy(totals.revenue),

@@ -17,7 +17,7 @@ mod warm;
 pub use diagnosis::{diagnose, Diagnosis, Relaxation};
 pub use drivers::{break_even_scales, MAX_DRIVERS_FOR_BREAK_EVEN};
 pub use evaluate::{evaluate, Allocation, DriverGap, Evaluation, Violation};
-pub use prices::{shadow_prices, ShadowPrice};
+pub use prices::{rate_ahead, shadow_prices, ShadowPrice};
 
 use std::time::{Duration, Instant};
 

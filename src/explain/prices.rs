@@ -65,44 +65,18 @@ pub fn shadow_prices(
             named.sense == Sense::Equal || gap <= 1e-7 * row.scale(values)
         })
         .collect();
-    let reach: Vec<(usize, f64, f64)> = program
-        .named
-        .iter()
-        .enumerate()
-        .filter(|&(index, _)| binding[index])
-        .map(|(index, named)| {
-            let (lowest, highest) = bound_domain(named.source);
-            let scale = named.bound.abs().max(1.0);
-            let below = (named.bound - lowest).min(WARM_REACH * scale);
-            let above = (highest - named.bound).min(WARM_REACH * scale);
-            (index, -below, above)
-        })
+    let held: Vec<usize> = (0..program.named.len())
+        .filter(|&index| binding[index])
         .collect();
-    let started = Instant::now();
-    let warm = WarmStart::new(program, objective, &reach, &denominators);
-    tracing::debug!(elapsed = ?started.elapsed(), held = reach.len(), ready = warm.is_some(), "warm start");
-    let warm = warm.filter(|warm| {
-        let agrees = (warm.optimum() - optimum).abs() <= 1e-7 * optimum.abs().max(1.0);
-        if !agrees {
-            tracing::debug!(
-                warm = warm.optimum(),
-                optimum,
-                "warm start disagrees; pricing cold"
-            );
-        }
-        agrees
-    });
-    let probe = Prober {
+    let probe = Prober::new(
         program,
         objective,
         optimum,
-        deadline,
         denominators,
-        base: warm.as_ref().map(WarmStart::values),
-        warm,
-        probes: std::cell::Cell::new(0),
-        cold: std::cell::Cell::new(0),
-    };
+        &held,
+        deadline,
+        None,
+    );
     let mut out_of_time = false;
     let started = Instant::now();
     let mut prices = Vec::with_capacity(program.named.len());
@@ -149,6 +123,45 @@ pub fn shadow_prices(
     Ok(prices)
 }
 
+/// The first objective's rate as constraint `index`'s bound is raised from its
+/// current value, and how far (at most `limit` further) that rate holds: the step
+/// of a parametric sweep. Returns `(optimum, rate, reach)`, `None` when the program
+/// does not solve at its current bound or cannot move up at all.
+pub fn rate_ahead(
+    program: &Program,
+    objective: Objective,
+    index: usize,
+    limit: f64,
+    deadline: Option<Instant>,
+) -> Result<Option<(f64, f64, f64)>, SolveError> {
+    let time_limit = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+    let Optimum::Value(optimum, values) = first_optimum(program, objective, time_limit)? else {
+        return Ok(None);
+    };
+    let denominators = program
+        .named
+        .iter()
+        .map(|named| match &named.measure {
+            Measure::Ratio { denominator, .. } => denominator.eval(&values),
+            Measure::Linear(_) => 0.0,
+        })
+        .collect();
+    let probe = Prober::new(
+        program,
+        objective,
+        optimum,
+        denominators,
+        &[index],
+        deadline,
+        Some(limit),
+    );
+    let bound = program.named.get(index).map_or(0.0, |named| named.bound);
+    Ok(match probe.side(index, 1.0)? {
+        (Some(rate), until) => Some((optimum, rate, until.map_or(limit, |until| until - bound))),
+        (None, _) => None,
+    })
+}
+
 struct Prober<'a> {
     program: &'a Program,
     objective: Objective,
@@ -160,12 +173,63 @@ struct Prober<'a> {
     warm: Option<WarmStart>,
     /// The warm start's variable values at the plan's bounds.
     base: Option<Vec<f64>>,
+    /// The farthest a side is explored (offset units), when limited.
+    limit: Option<f64>,
     /// Probes made, and how many of them were solved from scratch.
     probes: std::cell::Cell<usize>,
     cold: std::cell::Cell<usize>,
 }
 
-impl Prober<'_> {
+impl<'a> Prober<'a> {
+    /// A prober at `optimum` with warm re-solves for the constraints in `held`.
+    fn new(
+        program: &'a Program,
+        objective: Objective,
+        optimum: f64,
+        denominators: Vec<f64>,
+        held: &[usize],
+        deadline: Option<Instant>,
+        limit: Option<f64>,
+    ) -> Self {
+        let reach: Vec<(usize, f64, f64)> = held
+            .iter()
+            .filter_map(|&index| {
+                let named = program.named.get(index)?;
+                let (lowest, highest) = bound_domain(named.source);
+                let scale = named.bound.abs().max(1.0);
+                let below = (named.bound - lowest).min(WARM_REACH * scale);
+                let above = (highest - named.bound).min(WARM_REACH * scale);
+                Some((index, -below, above))
+            })
+            .collect();
+        let started = Instant::now();
+        let warm = WarmStart::new(program, objective, &reach, &denominators);
+        tracing::debug!(elapsed = ?started.elapsed(), held = reach.len(), ready = warm.is_some(), "warm start");
+        let warm = warm.filter(|warm| {
+            let agrees = (warm.optimum() - optimum).abs() <= 1e-7 * optimum.abs().max(1.0);
+            if !agrees {
+                tracing::debug!(
+                    warm = warm.optimum(),
+                    optimum,
+                    "warm start disagrees; probing cold"
+                );
+            }
+            agrees
+        });
+        Prober {
+            program,
+            objective,
+            optimum,
+            deadline,
+            denominators,
+            base: warm.as_ref().map(WarmStart::values),
+            warm,
+            limit,
+            probes: std::cell::Cell::new(0),
+            cold: std::cell::Cell::new(0),
+        }
+    }
+
     /// The first objective's optimum with constraint `index`'s bound moved by
     /// `offset`, or `None` when that program is infeasible or unbounded.
     ///
@@ -233,7 +297,9 @@ impl Prober<'_> {
         } else {
             bound - lowest
         };
-        let far = room.min(FAR * scale);
+        let far = room
+            .min(FAR * scale)
+            .min(self.limit.unwrap_or(f64::INFINITY));
         if far <= 0.0 {
             return Ok((None, Some(bound)));
         }

@@ -254,7 +254,7 @@ pub fn solve_program(
                 };
                 // Only round-off can make a held stage infeasible: the earlier optimum
                 // itself satisfies every hold.
-                tracing::warn!(stage = label, "holding the earlier stages made this stage infeasible; keeping the earlier optimum");
+                tracing::info!(stage = label, "holding the earlier stages made this stage infeasible; keeping the earlier optimum");
                 return finish(
                     program,
                     Status::Optimal,

@@ -1,0 +1,157 @@
+//! `tradeoff frontier PLAN.json --over budget_cap --from A --to B`: the optimum as a
+//! function of one bound, with every breakpoint.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::solve::Format;
+use super::{parse_duration, print, read_plan, remote, table, CliError, ExitStatus, LimitArgs};
+use crate::pb;
+use crate::planner;
+
+/// The bound to sweep, as MODEL.md names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum Over {
+    /// budget_cap (money)
+    #[value(name = "budget_cap")]
+    BudgetCap,
+    /// requirements.min_margin (a fraction: 0.25 is 25 %)
+    #[value(name = "min_margin")]
+    MinMargin,
+    /// requirements.revenue_target (money)
+    #[value(name = "revenue_target")]
+    RevenueTarget,
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct FrontierArgs {
+    /// The plan file (proto3 JSON of tradeoff.v1.Plan).
+    plan: String,
+    /// The bound to sweep.
+    #[arg(long, value_enum)]
+    over: Over,
+    /// Start of the range.
+    #[arg(long, allow_negative_numbers = true)]
+    from: f64,
+    /// End of the range.
+    #[arg(long, allow_negative_numbers = true)]
+    to: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Sweep on this server instead of in-process.
+    #[arg(long, env = "TRADEOFF_SERVER")]
+    server: Option<String>,
+    /// Wall-clock budget for the whole sweep.
+    #[arg(long, value_parser = parse_duration)]
+    time_limit: Option<Duration>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+pub(super) fn run(args: FrontierArgs) -> Result<ExitStatus, CliError> {
+    let plan = read_plan(&args.plan)?;
+    let over = match args.over {
+        Over::BudgetCap => pb::SweptBound::BudgetCap,
+        Over::MinMargin => pb::SweptBound::MinMargin,
+        Over::RevenueTarget => pb::SweptBound::RevenueTarget,
+    };
+    let request = pb::FrontierRequest {
+        plan: Some(plan),
+        over: over as i32,
+        from: args.from,
+        to: args.to,
+        options: Some(pb::SolveOptions {
+            time_limit: args.time_limit.map(pbjson_types::Duration::from),
+            skip_explanations: true,
+        }),
+    };
+    let response = match &args.server {
+        None => planner::frontier(&request, &args.limits.limits(), None)?,
+        Some(url) => remote::call(
+            url,
+            |mut client| async move { client.frontier(request).await },
+        )?,
+    };
+    let frontier = response
+        .frontier
+        .ok_or_else(|| CliError::Failed("the response carries no frontier".into()))?;
+    print(args.format, &frontier, render)?;
+    Ok(if frontier.complete {
+        ExitStatus::Success
+    } else {
+        ExitStatus::TimeLimit
+    })
+}
+
+/// One row per point: bound, status, totals, the slope of the piece that starts
+/// there, and the drivers that enter or leave.
+fn render(frontier: &pb::Frontier) -> String {
+    let mut out = String::new();
+    let objective = match pb::Objective::try_from(frontier.objective) {
+        Ok(pb::Objective::MaximizeContribution) => "contribution",
+        Ok(pb::Objective::MinimizeSpend) => "spend",
+        _ => "revenue",
+    };
+    let _ = writeln!(
+        out,
+        "Frontier of {objective} over {} ({} points, {}{})",
+        frontier.bound_name,
+        frontier.points.len(),
+        if frontier.exact {
+            "exact breakpoints"
+        } else {
+            "sampled, mix changes located"
+        },
+        if frontier.complete {
+            ""
+        } else {
+            "; cut short by the time limit"
+        }
+    );
+    let fraction = frontier.bound_name.ends_with("min_margin");
+    let mut rows = vec![[
+        "bound",
+        "status",
+        "revenue",
+        "spend",
+        "contribution",
+        "slope after",
+        "enters",
+        "leaves",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for point in &frontier.points {
+        let status = pb::SolveStatus::try_from(point.status).map_or("?", |status| {
+            status.as_str_name().trim_start_matches("SOLVE_STATUS_")
+        });
+        let totals = point.totals.clone().unwrap_or_default();
+        let solved = point.status == pb::SolveStatus::Optimal as i32;
+        let money = |value: f64| {
+            if solved {
+                table::money(value)
+            } else {
+                "-".into()
+            }
+        };
+        rows.push(vec![
+            if fraction {
+                format!("{:.2} %", point.bound * 100.0)
+            } else {
+                table::number(point.bound)
+            },
+            status.to_string(),
+            money(totals.revenue),
+            money(totals.spend),
+            money(totals.contribution),
+            point
+                .slope_after
+                .map_or(String::new(), |slope| format!("{slope:.4}")),
+            point.entering.join(" "),
+            point.leaving.join(" "),
+        ]);
+    }
+    out.push_str(&table::layout(&rows, 0, &[1, 6, 7]));
+    out
+}

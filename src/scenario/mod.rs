@@ -1,0 +1,5 @@
+//! Alternatives to a plan: how the optimum moves as one bound sweeps a range.
+
+mod frontier;
+
+pub use frontier::{frontier, Frontier, FrontierPoint, Sweep};
