@@ -1321,3 +1321,39 @@ fn evaluate_names_a_bad_allocation_cell() {
         stderr(&output)
     );
 }
+
+#[test]
+fn plots_are_written_as_svg() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let svg = dir.path().join("frontier.svg");
+    let output = run(&[
+        "frontier",
+        path_str(&plan),
+        "--over",
+        "budget_cap",
+        "--from",
+        "0",
+        "--to",
+        "600",
+        "--plot",
+        path_str(&svg),
+    ]);
+    assert_code(&output, 0);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    // The breakpoint at 50 is labelled with b entering.
+    assert!(text.starts_with("<svg") && text.contains("50 +b"), "{text}");
+    let bars = dir.path().join("allocation.svg");
+    let output = run(&["solve", path_str(&plan), "--plot", path_str(&bars)]);
+    assert_code(&output, 0);
+    let text = std::fs::read_to_string(&bars).unwrap();
+    assert!(
+        text.contains("<rect") && text.contains("\na\n") && text.contains("\nb\n"),
+        "{text}"
+    );
+    // Only SVG is drawn; anything else is refused before solving.
+    let png = dir.path().join("allocation.png");
+    let output = run(&["solve", path_str(&plan), "--plot", path_str(&png)]);
+    assert_code(&output, 2);
+    assert!(!png.exists());
+}

@@ -5,7 +5,9 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::solve::Format;
-use super::{parse_duration, print, read_plan, remote, table, CliError, ExitStatus, LimitArgs};
+use super::{
+    parse_duration, plot, print, read_plan, remote, table, CliError, ExitStatus, LimitArgs,
+};
 use crate::pb;
 use crate::planner;
 
@@ -42,6 +44,9 @@ pub(super) struct FrontierArgs {
     /// Sweep on this server instead of in-process.
     #[arg(long, env = "TRADEOFF_SERVER")]
     server: Option<String>,
+    /// Also draw the curve, breakpoints labelled, to this SVG file.
+    #[arg(long)]
+    plot: Option<std::path::PathBuf>,
     /// Wall-clock budget for the whole sweep.
     #[arg(long, value_parser = parse_duration)]
     time_limit: Option<Duration>,
@@ -50,6 +55,9 @@ pub(super) struct FrontierArgs {
 }
 
 pub(super) fn run(args: FrontierArgs) -> Result<ExitStatus, CliError> {
+    if let Some(path) = &args.plot {
+        plot::check_path(path)?;
+    }
     let plan = read_plan(&args.plan)?;
     let over = match args.over {
         Over::BudgetCap => pb::SweptBound::BudgetCap,
@@ -76,6 +84,9 @@ pub(super) fn run(args: FrontierArgs) -> Result<ExitStatus, CliError> {
     let frontier = response
         .frontier
         .ok_or_else(|| CliError::Failed("the response carries no frontier".into()))?;
+    if let Some(path) = &args.plot {
+        plot::frontier(path, &frontier)?;
+    }
     print(args.format, &frontier, render)?;
     Ok(if frontier.complete {
         ExitStatus::Success

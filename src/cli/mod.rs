@@ -4,6 +4,7 @@
 
 mod evaluate;
 mod frontier;
+mod plot;
 mod remote;
 mod serve;
 mod solve;

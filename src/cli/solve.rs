@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::{parse_duration, print, read_plan, remote, table, CliError, ExitStatus, LimitArgs};
+use super::{
+    parse_duration, plot, print, read_plan, remote, table, CliError, ExitStatus, LimitArgs,
+};
 use crate::pb::{self, SolveStatus};
 use crate::planner;
 
@@ -29,6 +31,9 @@ pub(super) struct SolveArgs {
     /// then is reported with status TIME_LIMIT.
     #[arg(long, value_parser = parse_duration)]
     time_limit: Option<Duration>,
+    /// Also draw spend per driver per period (stacked bars) to this SVG file.
+    #[arg(long)]
+    plot: Option<std::path::PathBuf>,
     /// Skip shadow prices and the infeasibility diagnosis (faster on big plans).
     #[arg(long)]
     no_explain: bool,
@@ -37,6 +42,9 @@ pub(super) struct SolveArgs {
 }
 
 pub(super) fn run(args: SolveArgs) -> Result<ExitStatus, CliError> {
+    if let Some(path) = &args.plot {
+        plot::check_path(path)?;
+    }
     let plan = read_plan(&args.plan)?;
     let request = pb::OptimizeRequest {
         plan: Some(plan),
@@ -55,6 +63,9 @@ pub(super) fn run(args: SolveArgs) -> Result<ExitStatus, CliError> {
     let result = response
         .result
         .ok_or_else(|| CliError::Failed("the response carries no result".into()))?;
+    if let (Some(path), true) = (&args.plot, result.has_solution) {
+        plot::allocation(path, &result)?;
+    }
     print(args.format, &result, table::render)?;
     Ok(match SolveStatus::try_from(result.status) {
         Ok(SolveStatus::Optimal) => ExitStatus::Success,
