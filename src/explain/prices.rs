@@ -7,7 +7,7 @@ use super::bound_domain;
 use super::warm::WarmStart;
 use crate::model::{Objective, Sense};
 use crate::program::{Measure, Program};
-use crate::solve::{first_optimum, Optimum, SolveError};
+use crate::solve::{first_objective, first_optimum, Optimum, SolveError};
 
 /// The price of one named constraint.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -175,6 +175,8 @@ struct Prober<'a> {
     base: Option<Vec<f64>>,
     /// The farthest a side is explored (offset units), when limited.
     limit: Option<f64>,
+    /// The size of the objective's variable part at the plan (at least 1).
+    noise_scale: f64,
     /// Probes made, and how many of them were solved from scratch.
     probes: std::cell::Cell<usize>,
     cold: std::cell::Cell<usize>,
@@ -216,12 +218,23 @@ impl<'a> Prober<'a> {
             }
             agrees
         });
+        let (_, expr) = first_objective(objective, program);
+        let noise_scale = warm
+            .as_ref()
+            .map(|warm| expr.magnitude(&warm.values()))
+            .unwrap_or((optimum - expr.constant).abs())
+            .max((optimum - expr.constant).abs())
+            .max(1.0);
+        // Probes are compared with the optimum of the program they move: the warm
+        // start's own, when there is one (a cold solve may differ by round-off).
+        let optimum = warm.as_ref().map_or(optimum, WarmStart::optimum);
         Prober {
             program,
             objective,
             optimum,
             deadline,
             denominators,
+            noise_scale,
             base: warm.as_ref().map(WarmStart::values),
             warm,
             limit,
@@ -274,8 +287,11 @@ impl<'a> Prober<'a> {
         }
     }
 
+    /// Round-off in an optimum: relative to the part of the objective the solver
+    /// moves (its terms at the plan), not to constants such as baseline revenue,
+    /// which would hide small kinks beside a large baseline.
     fn tolerance(&self) -> f64 {
-        1e-8 * self.optimum.abs().max(1.0)
+        1e-8 * self.noise_scale
     }
 
     /// Whether `value` at step `h` lies on the line through `(0, optimum)` and
