@@ -655,3 +655,69 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn group_spend_cap_and_share_floor() {
+    // Group {b} may spend at most 30: b = 30 (45 of revenue), the rest of the budget
+    // goes to a (50 at 3.0, 20 at 1.0): revenue 150 + 20 + 45 = 215.
+    let mut plan = worked_example(0.2);
+    plan.groups.push(Group {
+        name: "marketing".into(),
+        members: vec![1],
+        min_spend: None,
+        max_spend: Some(30.0),
+        min_share: None,
+        max_share: None,
+    });
+    let report = solved(&plan);
+    assert_close(units(&report, "b"), 30.0);
+    assert_close(report.totals.revenue, 215.0);
+    assert!(constraint(&report, "group[marketing].max_spend").binding);
+    // Group {a} must take at least 80 % of spend instead: with the budget binding,
+    // a >= 80 (50 at 3.0, 30 at 1.0), b = 20: revenue 150 + 30 + 30 = 210.
+    let mut plan = worked_example(0.2);
+    plan.groups.push(Group {
+        name: "field".into(),
+        members: vec![0],
+        min_spend: None,
+        max_spend: None,
+        min_share: Some(0.8),
+        max_share: None,
+    });
+    let report = solved(&plan);
+    assert_close(units(&report, "a"), 80.0);
+    assert_close(report.totals.revenue, 210.0);
+    let share = constraint(&report, "group[field].min_share");
+    assert!(share.binding);
+    assert_close(share.value, 0.8);
+}
+
+#[test]
+fn equal_links_pin_units_together() {
+    // b = a exactly: with the budget of 100, a = b = 50: revenue 150 + 75 = 225 —
+    // the case-one optimum happens to satisfy it; with b = 0.5 a instead, a + b = 100
+    // gives a = 66.67 (50 at 3.0, 16.67 at 1.0), b = 33.33: revenue 150 + 16.67 + 50
+    // = 216.67.
+    let mut plan = worked_example(0.2);
+    plan.links.push(Link {
+        name: "half".into(),
+        terms: vec![
+            LinkTerm {
+                driver: 1,
+                coefficient: 1.0,
+            },
+            LinkTerm {
+                driver: 0,
+                coefficient: -0.5,
+            },
+        ],
+        sense: Sense::Equal,
+        rhs: 0.0,
+        per_period: false,
+    });
+    let report = solved(&plan);
+    assert_close(units(&report, "a"), 200.0 / 3.0);
+    assert_close(units(&report, "b"), 100.0 / 3.0);
+    assert_close(report.totals.revenue, 650.0 / 3.0);
+    assert!(constraint(&report, "link[half]").binding);
+}
