@@ -1,8 +1,11 @@
 //! The tonic face of the planner: decode, run [`planner::optimize`] on a blocking
 //! thread within the caller's deadline, map errors to gRPC statuses.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use tokio::sync::{mpsc, Semaphore};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -11,7 +14,7 @@ use crate::error::Error;
 use crate::pb::planner_service_server::PlannerService;
 use crate::pb::{
     EvaluateRequest, EvaluateResponse, FrontierRequest, FrontierResponse, OptimizeRequest,
-    OptimizeResponse, SolveStatus,
+    OptimizeResponse, RunScenariosRequest, ScenarioResult, SolveStatus,
 };
 use crate::planner;
 
@@ -19,16 +22,39 @@ use crate::planner;
 /// back before tonic's own deadline fires (which would answer CANCELLED).
 const DEADLINE_SHARE: f64 = 0.9;
 
+/// Default most scenarios in one `RunScenarios` call: the request holds them all
+/// in memory, so one call cannot take the server's.
+pub const DEFAULT_MAX_SCENARIOS: usize = 10_000;
+
 /// The `tradeoff.v1.PlannerService` implementation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Planner {
     limits: Limits,
+    max_scenarios: usize,
+}
+
+impl Default for Planner {
+    fn default() -> Self {
+        Planner::new(Limits::default())
+    }
 }
 
 impl Planner {
     /// A planner that refuses plans over `limits`.
     pub fn new(limits: Limits) -> Self {
-        Planner { limits }
+        Planner {
+            limits,
+            max_scenarios: DEFAULT_MAX_SCENARIOS,
+        }
+    }
+
+    /// The same planner refusing `RunScenarios` calls with more than `max`
+    /// scenarios (RESOURCE_EXHAUSTED).
+    pub fn with_max_scenarios(self, max: usize) -> Self {
+        Planner {
+            max_scenarios: max,
+            ..self
+        }
     }
 }
 
@@ -89,6 +115,80 @@ impl PlannerService for Planner {
         let status = cut_short.then_some(SolveStatus::TimeLimit as i32);
         check_deadline(options.as_ref(), deadline, status)?;
         Ok(Response::new(response))
+    }
+
+    type RunScenariosStream = ReceiverStream<Result<ScenarioResult, Status>>;
+
+    async fn run_scenarios(
+        &self,
+        request: Request<RunScenariosRequest>,
+    ) -> Result<Response<Self::RunScenariosStream>, Status> {
+        let (request, deadline) = split(request);
+        if request.scenarios.len() > self.max_scenarios {
+            return Err(Status::resource_exhausted(format!(
+                "too many scenarios: {}, the limit is {} per call; split the batch",
+                request.scenarios.len(),
+                self.max_scenarios
+            )));
+        }
+        let batch = planner::scenario_batch(
+            request.base.as_ref(),
+            request.options.as_ref(),
+            &self.limits,
+        )?;
+        let deadline = deadline.map(|deadline| Instant::now() + deadline);
+        let parallelism = std::thread::available_parallelism().map_or(1, usize::from);
+        let (sender, receiver) = mpsc::channel(parallelism);
+        tokio::spawn(run_batch(
+            Arc::new(batch),
+            request.scenarios,
+            deadline,
+            sender,
+        ));
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+}
+
+/// Solves the scenarios of one `RunScenarios` call on all cores, handing each
+/// result to `results` as it finishes. At most `parallelism` solves run (and wait
+/// to be sent) at once, so memory stays bounded however many scenarios there are
+/// and however slowly the client reads; spawning stops as soon as the client goes
+/// away.
+async fn run_batch(
+    batch: Arc<planner::ScenarioBatch>,
+    scenarios: Vec<crate::pb::Scenario>,
+    deadline: Option<Instant>,
+    results: mpsc::Sender<Result<ScenarioResult, Status>>,
+) {
+    let parallelism = std::thread::available_parallelism().map_or(1, usize::from);
+    let permits = Arc::new(Semaphore::new(parallelism));
+    for (index, scenario) in scenarios.into_iter().enumerate() {
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => permit,
+            () = results.closed() => break,
+        };
+        let Ok(permit) = permit else { break };
+        let time_limit =
+            deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let batch = Arc::clone(&batch);
+        let results = results.clone();
+        tokio::spawn(async move {
+            let id = scenario.id.clone();
+            let solved =
+                tokio::task::spawn_blocking(move || batch.run(index, &scenario, time_limit)).await;
+            let result = solved.unwrap_or_else(|error| {
+                tracing::error!(scenario = %id, %error, "scenario task failed");
+                crate::convert::scenario_error_to_pb(
+                    &id,
+                    "INTERNAL",
+                    format!("solver task failed: {error}"),
+                    &[],
+                )
+            });
+            // A client that went away is no error; the spawning loop stops.
+            let _ = results.send(Ok(result)).await;
+            drop(permit);
+        });
     }
 }
 
