@@ -1707,3 +1707,66 @@ fn batch_survives_a_killed_server_and_a_killed_run() {
     assert_eq!(results.len(), count as usize);
     assert_eq!(results, reference);
 }
+
+#[test]
+fn batch_spreads_over_servers_and_gives_up_on_none() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    // Budget caps 0, 10, ..., 190: below 50 all of it goes to a at 3.0 per unit.
+    let lines: String = (0..20)
+        .map(|i| {
+            format!(
+                "{{\"id\": \"cap-{i}\", \"overrides\": {{\"budgetCap\": {}}}}}\n",
+                i * 10
+            )
+        })
+        .collect();
+    let scenarios = write_file(&dir, "scenarios.jsonl", &lines);
+    // A port that was free a moment ago, with nothing listening on it now.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let server = Server::start();
+    let out = dir.path().join("results.jsonl");
+    let servers = format!("{dead},{}", server.url());
+    let output = run(&[
+        "batch",
+        "--plan",
+        path_str(&plan),
+        path_str(&scenarios),
+        "--out",
+        path_str(&out),
+        "--server",
+        &servers,
+        "--chunk-size",
+        "3",
+    ]);
+    // The live server answers everything the dead one cannot.
+    assert_code(&output, 0);
+    let results = results_by_id(&out);
+    assert_eq!(results.len(), 20);
+    // Budget 30: a's first 30 units at 3.0 = 90.
+    assert_near(&results["cap-3"], "/totals/revenue", 90.0);
+
+    // Only a dead server: no result within --give-up-after, exit 1, nothing lost.
+    let out = dir.path().join("none.jsonl");
+    let output = run(&[
+        "batch",
+        "--plan",
+        path_str(&plan),
+        path_str(&scenarios),
+        "--out",
+        path_str(&out),
+        "--server",
+        &dead,
+        "--give-up-after",
+        "1s",
+    ]);
+    assert_code(&output, 1);
+    assert!(
+        stderr(&output).contains("giving up"),
+        "{}",
+        describe(&output)
+    );
+}

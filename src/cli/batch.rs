@@ -326,8 +326,10 @@ fn status_name(result: &pb::ScenarioResult) -> String {
     })
 }
 
-/// Counts and plain progress lines on stderr (every 5 % or every 2 s).
+/// Counts and progress on stderr, every 5 % or every 2 s: one line rewritten in
+/// place on a terminal, plain lines otherwise (logs, CI).
 struct Progress {
+    terminal: bool,
     total: usize,
     skipped: usize,
     done: usize,
@@ -345,6 +347,7 @@ impl Progress {
         }
         let now = Instant::now();
         Progress {
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
             total,
             skipped,
             done: 0,
@@ -368,21 +371,31 @@ impl Progress {
             self.last_step = step;
             self.last_line = Instant::now();
             let elapsed = self.started.elapsed().as_secs_f64();
-            eprintln!(
+            let line = format!(
                 "batch: {}/{} done ({} failed), {:.1}/s",
                 self.done,
                 self.total,
                 self.failed,
                 self.done as f64 / elapsed.max(1e-9)
             );
+            if self.terminal {
+                eprint!("\r{line}\x1b[K");
+            } else {
+                eprintln!("{line}");
+            }
         }
     }
 
     fn summary(&self, elapsed: Duration) -> String {
         let seconds = elapsed.as_secs_f64();
         format!(
-            "batch: {} of {} scenario(s) done in {seconds:.1} s ({:.1}/s): {} failed, {} \
+            "{}batch: {} of {} scenario(s) done in {seconds:.1} s ({:.1}/s): {} failed, {} \
              infeasible{}",
+            if self.terminal && self.done > 0 {
+                "\n"
+            } else {
+                ""
+            },
             self.done,
             self.total,
             self.done as f64 / seconds.max(1e-9),
