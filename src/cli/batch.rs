@@ -8,8 +8,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 use tonic::Code;
 
@@ -23,6 +25,11 @@ const CSV_HEADER: &str = "scenario_id,status,revenue,spend,contribution,margin,e
 
 /// Concurrent streams per server: one is being answered while the next is sent.
 const STREAMS_PER_SERVER: usize = 2;
+
+/// Results solved but not yet written. Bounded, so that solvers and servers wait
+/// for the disk (through gRPC flow control) instead of piling results up in memory,
+/// and so that little is lost to a kill beyond what is in flight.
+const RESULTS_IN_FLIGHT: usize = 64;
 
 /// Longest wait between two attempts on a failing server.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -88,7 +95,7 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
     let mut output = Output::open(&args.out, out_format)?;
     let mut progress = Progress::new(pending.len(), skipped);
 
-    let (sender, results) = mpsc::channel::<pb::ScenarioResult>();
+    let (sender, mut results) = mpsc::channel::<pb::ScenarioResult>(RESULTS_IN_FLIGHT);
     let outcome = std::thread::scope(|scope| {
         let worker = if args.server.is_empty() {
             let jobs = args
@@ -112,8 +119,8 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
             let pending = pending.clone();
             scope.spawn(move || remote.run(pending, sender))
         };
-        // Taken by value: an early return drops the receiver, which stops the workers.
-        for result in results {
+        // An early return drops the receiver, which stops the workers.
+        while let Some(result) = results.blocking_recv() {
             output.write(&result)?;
             progress.record(&result);
         }
@@ -148,7 +155,10 @@ fn run_local(
                 while let Some((index, scenario)) =
                     pending.get(next.fetch_add(1, Ordering::Relaxed))
                 {
-                    if results.send(batch.run(*index, scenario, None)).is_err() {
+                    if results
+                        .blocking_send(batch.run(*index, scenario, None))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -598,23 +608,32 @@ impl Remote {
                 if let Ok(mut last) = shared.last_progress.lock() {
                     *last = Instant::now();
                 }
-                if results.send(result).is_err() {
-                    break;
+                if results.send(result).await.is_err() {
+                    return Ok(false);
                 }
             }
-            Ok::<(), tonic::Status>(())
+            Ok::<bool, tonic::Status>(true)
         }
         .await;
         let unanswered: Vec<_> = chunk
             .into_iter()
             .filter(|(_, scenario)| waiting.contains_key(&scenario.id))
             .collect();
-        let outcome = outcome.map_err(|status| match status.code() {
-            Code::InvalidArgument | Code::ResourceExhausted | Code::Unimplemented => {
-                Failure::Fatal(remote::status_error(&status))
-            }
-            code => Failure::Retry(format!("{code:?}: {}", status.message())),
-        });
+        let outcome = match outcome {
+            Ok(true) => Ok(()),
+            // The writer stopped (it reports why); so must every worker.
+            Ok(false) => Err(Failure::Fatal(CliError::Failed(
+                "the results file was closed".into(),
+            ))),
+            Err(status) => Err(match status.code() {
+                Code::InvalidArgument | Code::ResourceExhausted | Code::Unimplemented => {
+                    Failure::Fatal(remote::status_error(&status))
+                }
+                // UNAVAILABLE, and the UNKNOWN or INTERNAL a connection cut
+                // mid-stream surfaces as: another attempt may succeed.
+                code => Failure::Retry(format!("{code:?}: {}", status.message())),
+            }),
+        };
         (unanswered, outcome)
     }
 }

@@ -31,7 +31,7 @@ Exit codes:
 /// Sales-strategy optimizer: growth drivers, costs and returns in; the
 /// revenue-maximizing budget split that meets the margin requirements out.
 #[derive(Debug, Parser)]
-#[command(name = "tradeoff", version, after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json > result.json\n  tradeoff serve --listen 127.0.0.1:50051\n\n{EXIT_CODES}"))]
+#[command(name = "tradeoff", version, after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json > result.json\n  tradeoff batch --plan plan.json scenarios.csv --out results.csv\n  tradeoff serve --listen 127.0.0.1:50051\n\n{EXIT_CODES}"))]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
