@@ -31,6 +31,9 @@ pub const DEFAULT_MAX_SCENARIOS: usize = 10_000;
 pub struct Planner {
     limits: Limits,
     max_scenarios: usize,
+    /// One permit per core, shared by every `RunScenarios` call, so that many
+    /// concurrent batches together still solve on all cores, not more.
+    cores: Arc<Semaphore>,
 }
 
 impl Default for Planner {
@@ -45,6 +48,7 @@ impl Planner {
         Planner {
             limits,
             max_scenarios: DEFAULT_MAX_SCENARIOS,
+            cores: Arc::new(Semaphore::new(parallelism())),
         }
     }
 
@@ -137,45 +141,58 @@ impl PlannerService for Planner {
             &self.limits,
         )?;
         let deadline = deadline.map(|deadline| Instant::now() + deadline);
-        let parallelism = std::thread::available_parallelism().map_or(1, usize::from);
-        let (sender, receiver) = mpsc::channel(parallelism);
+        let (sender, receiver) = mpsc::channel(parallelism());
         tokio::spawn(run_batch(
             Arc::new(batch),
             request.scenarios,
             deadline,
+            Arc::clone(&self.cores),
             sender,
         ));
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
 }
 
-/// Solves the scenarios of one `RunScenarios` call on all cores, handing each
-/// result to `results` as it finishes. At most `parallelism` solves run (and wait
-/// to be sent) at once, so memory stays bounded however many scenarios there are
-/// and however slowly the client reads; spawning stops as soon as the client goes
-/// away.
+/// The number of cores (1 when unknown).
+fn parallelism() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Solves the scenarios of one `RunScenarios` call, handing each result to
+/// `results` as it finishes. Each solve holds one of the server's `cores` while it
+/// runs; at most one scenario per core of this call is in flight (solving, or
+/// solved and waiting for the client to take it), so memory stays bounded however
+/// many scenarios there are and however slowly the client reads, and a slow reader
+/// holds up only its own call. Spawning stops as soon as the client goes away.
 async fn run_batch(
     batch: Arc<planner::ScenarioBatch>,
     scenarios: Vec<crate::pb::Scenario>,
     deadline: Option<Instant>,
+    cores: Arc<Semaphore>,
     results: mpsc::Sender<Result<ScenarioResult, Status>>,
 ) {
-    let parallelism = std::thread::available_parallelism().map_or(1, usize::from);
-    let permits = Arc::new(Semaphore::new(parallelism));
+    let in_flight = Arc::new(Semaphore::new(parallelism()));
     for (index, scenario) in scenarios.into_iter().enumerate() {
         let permit = tokio::select! {
-            permit = Arc::clone(&permits).acquire_owned() => permit,
+            permit = Arc::clone(&in_flight).acquire_owned() => permit,
             () = results.closed() => break,
         };
         let Ok(permit) = permit else { break };
-        let time_limit =
-            deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         let batch = Arc::clone(&batch);
+        let cores = Arc::clone(&cores);
         let results = results.clone();
         tokio::spawn(async move {
             let id = scenario.id.clone();
+            let core = cores.acquire_owned().await;
+            if results.is_closed() {
+                // The client went away while this scenario waited for a core.
+                return;
+            }
+            let time_limit =
+                deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
             let solved =
                 tokio::task::spawn_blocking(move || batch.run(index, &scenario, time_limit)).await;
+            drop(core);
             let result = solved.unwrap_or_else(|error| {
                 tracing::error!(scenario = %id, %error, "scenario task failed");
                 crate::convert::scenario_error_to_pb(

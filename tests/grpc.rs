@@ -1216,3 +1216,61 @@ async fn run_scenarios_refuses_an_invalid_base_and_too_many_scenarios() {
     assert_eq!(status.code(), Code::ResourceExhausted);
     server.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn run_scenarios_stops_when_the_client_goes_away() {
+    let mut server = start().await;
+    let base = worked_example(0.2, None);
+    let many = pb::RunScenariosRequest {
+        base: Some(base.clone()),
+        scenarios: (0..5_000)
+            .map(|i| {
+                scenario(
+                    &format!("s{i}"),
+                    pb::ScenarioOverrides {
+                        budget_cap: Some(f64::from(i % 200)),
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect(),
+        options: None,
+    };
+    let mut stream = server
+        .client
+        .run_scenarios(many)
+        .await
+        .expect("stream")
+        .into_inner();
+    assert!(stream.message().await.expect("a result").is_some());
+    drop(stream);
+
+    // The abandoned call leaves the server free (its cores are shared fairly and
+    // its spawning stops): a new small batch answers at once.
+    let started = Instant::now();
+    let results = run_scenarios(
+        &mut server,
+        pb::RunScenariosRequest {
+            base: Some(base),
+            scenarios: vec![scenario(
+                "budget-80",
+                pb::ScenarioOverrides {
+                    budget_cap: Some(80.0),
+                    ..Default::default()
+                },
+            )],
+            options: None,
+        },
+    )
+    .await
+    .expect("stream");
+    // Budget 80: a's first 50 units (150), then b with the other 30 (45): 195.
+    let totals = results["budget-80"].totals.clone().expect("totals");
+    assert_close(totals.revenue, 195.0, "revenue");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    server.stop().await.expect("clean stop");
+}
