@@ -336,10 +336,10 @@ fn status_name(result: &pb::ScenarioResult) -> String {
     })
 }
 
-/// Counts and progress on stderr, every 5 % or every 2 s: one line rewritten in
-/// place on a terminal, plain lines otherwise (logs, CI).
+/// Counts and progress on stderr: a progress bar on a terminal, plain lines
+/// every 5 % or every 2 s otherwise (logs, CI).
 struct Progress {
-    terminal: bool,
+    bar: Option<indicatif::ProgressBar>,
     total: usize,
     skipped: usize,
     done: usize,
@@ -355,9 +355,18 @@ impl Progress {
         if skipped > 0 {
             eprintln!("batch: {skipped} scenario(s) already done, {total} to go");
         }
+        let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} scenarios, {per_sec}, eta {eta} {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
         let now = Instant::now();
         Progress {
-            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            bar,
             total,
             skipped,
             done: 0,
@@ -376,36 +385,37 @@ impl Progress {
         } else if result.status == pb::SolveStatus::Infeasible as i32 {
             self.infeasible += 1;
         }
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            if result.error.is_some() {
+                bar.set_message(format!("({} failed)", self.failed));
+            }
+            return;
+        }
         let step = self.done * 20 / self.total.max(1);
         if step > self.last_step || self.last_line.elapsed() >= Duration::from_secs(2) {
             self.last_step = step;
             self.last_line = Instant::now();
             let elapsed = self.started.elapsed().as_secs_f64();
-            let line = format!(
+            eprintln!(
                 "batch: {}/{} done ({} failed), {:.1}/s",
                 self.done,
                 self.total,
                 self.failed,
                 self.done as f64 / elapsed.max(1e-9)
             );
-            if self.terminal {
-                eprint!("\r{line}\x1b[K");
-            } else {
-                eprintln!("{line}");
-            }
         }
     }
 
+    /// Clears the bar and says how the run went.
     fn summary(&self, elapsed: Duration) -> String {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
         let seconds = elapsed.as_secs_f64();
         format!(
-            "{}batch: {} of {} scenario(s) done in {seconds:.1} s ({:.1}/s): {} failed, {} \
+            "batch: {} of {} scenario(s) done in {seconds:.1} s ({:.1}/s): {} failed, {} \
              infeasible{}",
-            if self.terminal && self.done > 0 {
-                "\n"
-            } else {
-                ""
-            },
             self.done,
             self.total,
             self.done as f64 / seconds.max(1e-9),
