@@ -1775,3 +1775,45 @@ fn batch_spreads_over_servers_and_gives_up_on_none() {
         describe(&output)
     );
 }
+
+#[test]
+fn batch_gives_up_on_a_server_that_never_answers() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let scenarios = write_file(&dir, "s.jsonl", "{\"id\": \"only\"}\n");
+    // Accepts connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let out = dir.path().join("r.jsonl");
+    let started = Instant::now();
+    let output = run(&[
+        "batch",
+        "--plan",
+        path_str(&plan),
+        path_str(&scenarios),
+        "--out",
+        path_str(&out),
+        "--server",
+        &url,
+        "--give-up-after",
+        "1s",
+    ]);
+    assert_code(&output, 1);
+    assert!(
+        stderr(&output).contains("giving up"),
+        "{}",
+        describe(&output)
+    );
+    // A silent stream is abandoned after max(1 s, 5 s), then the run gives up.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -43,8 +43,8 @@ pub(super) struct BatchArgs {
     /// .csv (one row per scenario; see below).
     scenarios: PathBuf,
     /// Where results go, one line per scenario as it finishes: .jsonl (a
-    /// ScenarioResult per line) or .csv (scenario_id,status,revenue,spend,
-    /// contribution,margin,error).
+    /// ScenarioResult per line) or .csv (columns scenario_id, status, revenue,
+    /// spend, contribution, margin, error).
     #[arg(long)]
     out: PathBuf,
     /// Solve on these servers (comma-separated URLs) instead of in-process; each
@@ -64,7 +64,8 @@ pub(super) struct BatchArgs {
     /// Scenarios per RunScenarios call on a server.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     chunk_size: u32,
-    /// Give up on the servers after this long without a single result.
+    /// Give up on the servers after this long without a single result (a stream
+    /// silent this long is also abandoned and its scenarios sent again).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     give_up_after: Duration,
     #[command(flatten)]
@@ -115,6 +116,7 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
                 options,
                 chunk_size: args.chunk_size as usize,
                 give_up_after: args.give_up_after,
+                solve_limit: args.time_limit.unwrap_or_default(),
             };
             let pending = pending.clone();
             scope.spawn(move || remote.run(pending, sender))
@@ -437,6 +439,8 @@ struct Remote {
     options: pb::SolveOptions,
     chunk_size: usize,
     give_up_after: Duration,
+    /// The time limit of one solve (zero: none), which a silent stream may take.
+    solve_limit: Duration,
 }
 
 /// What the server workers share.
@@ -607,9 +611,22 @@ impl Remote {
             scenarios: chunk.iter().map(|(_, scenario)| scenario.clone()).collect(),
             options: Some(self.options),
         };
+        // A server that stops answering without closing the connection (hung, or
+        // a network that drops packets) counts as gone.
+        let idle = self
+            .give_up_after
+            .max(self.solve_limit + Duration::from_secs(5));
+        let silent =
+            || tonic::Status::unavailable(format!("no answer for {:.0} s", idle.as_secs_f64()));
         let outcome = async {
-            let mut stream = connected.run_scenarios(request).await?.into_inner();
-            while let Some(mut result) = stream.message().await? {
+            let mut stream = tokio::time::timeout(idle, connected.run_scenarios(request))
+                .await
+                .map_err(|_| silent())??
+                .into_inner();
+            while let Some(mut result) = tokio::time::timeout(idle, stream.message())
+                .await
+                .map_err(|_| silent())??
+            {
                 let Some((local, global)) = waiting.remove(&result.scenario_id) else {
                     continue;
                 };
