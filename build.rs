@@ -19,11 +19,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
+        // Ordered maps: overrides apply, and violations are listed, in key order.
+        .btree_map(".tradeoff.v1.ScenarioOverrides")
         .compile_fds(compiler.file_descriptor_set())?;
 
     pbjson_build::Builder::new()
         .register_descriptors(&descriptor_bytes)?
         .emit_fields()
+        .btree_map([".tradeoff.v1.ScenarioOverrides"])
         .build(&[".tradeoff.v1"])?;
     Ok(())
 }

@@ -15,8 +15,9 @@ pub use generated::{
     Driver, DriverAllocation, DriverGap, DriverPeriodResult, DriverResult, DriverUnits,
     EvaluateRequest, EvaluateResponse, Evaluation, Frontier, FrontierPoint, FrontierRequest,
     FrontierResponse, Group, Link, LinkTerm, Objective, OptimizeRequest, OptimizeResponse, Period,
-    Plan, PlanResult, Position, Relaxation, Requirements, RuleViolation, Segment, Sense,
-    SolveOptions, SolveStatus, SolverInfo, SweptBound, Totals,
+    Plan, PlanResult, Position, Relaxation, Requirements, RuleViolation, RunScenariosRequest,
+    Scenario, ScenarioError, ScenarioFieldViolation, ScenarioOverrides, ScenarioResult, Segment,
+    Sense, SolveOptions, SolveStatus, SolverInfo, SweptBound, Totals,
 };
 
 /// Encoded `FileDescriptorSet` of the API (with imports), served by gRPC reflection.

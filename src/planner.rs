@@ -110,6 +110,127 @@ pub fn frontier(
     })
 }
 
+/// A batch of scenarios ready to run: the base plan validated once, the options
+/// resolved (explanations off: a batch needs totals and allocations only).
+#[derive(Debug, Clone)]
+pub struct ScenarioBatch {
+    base: pb::Plan,
+    options: SolveOptions,
+    limits: Limits,
+}
+
+/// Checks a batch's base plan and options once, so that a broken base fails the
+/// whole batch up front instead of every scenario alike. Violations of the base are
+/// reported under `base.` (`base.drivers[1].unit_cost`).
+pub fn scenario_batch(
+    base: Option<&pb::Plan>,
+    options: Option<&pb::SolveOptions>,
+    limits: &Limits,
+) -> Result<ScenarioBatch, Error> {
+    let Some(base) = base else {
+        return Err(PlanError::Invalid(vec![FieldViolation {
+            field: "base".into(),
+            description: "a base plan is required".into(),
+        }])
+        .into());
+    };
+    let options = solve_options(options)?;
+    match convert::plan_from_pb(base, limits) {
+        Ok(_) => {}
+        Err(PlanError::Invalid(violations)) => {
+            return Err(PlanError::Invalid(
+                violations
+                    .into_iter()
+                    .map(|violation| FieldViolation {
+                        field: format!("base.{}", violation.field),
+                        description: violation.description,
+                    })
+                    .collect(),
+            )
+            .into())
+        }
+        Err(error) => return Err(error.into()),
+    }
+    Ok(ScenarioBatch {
+        base: base.clone(),
+        options: SolveOptions {
+            explain: false,
+            ..options
+        },
+        limits: *limits,
+    })
+}
+
+impl ScenarioBatch {
+    /// Solves scenario number `index` of the batch within `time_limit` (the tighter
+    /// of it and the batch's own), never failing: a scenario that cannot be solved
+    /// gets a result with its error, so that it does not stop the others.
+    pub fn run(
+        &self,
+        index: usize,
+        scenario: &pb::Scenario,
+        time_limit: Option<Duration>,
+    ) -> pb::ScenarioResult {
+        let id = scenario.id.as_str();
+        let invalid = |violations: Vec<FieldViolation>| {
+            let message = format!(
+                "invalid scenario: {}",
+                violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            convert::scenario_error_to_pb(id, "INVALID_ARGUMENT", message, &violations)
+        };
+        if id.is_empty() {
+            return invalid(vec![FieldViolation {
+                field: format!("scenarios[{index}].id"),
+                description: "a scenario id is required".into(),
+            }]);
+        }
+        let overrides = scenario.overrides.clone().unwrap_or_default();
+        let root = format!("scenarios[{index}].overrides");
+        let applied = match crate::scenario::overrides::apply(&self.base, &overrides, &root) {
+            Ok(applied) => applied,
+            Err(violations) => return invalid(violations),
+        };
+        let plan = match convert::plan_from_pb(&applied.plan, &self.limits) {
+            Ok(plan) => plan,
+            Err(PlanError::Invalid(violations)) => {
+                return invalid(
+                    violations
+                        .into_iter()
+                        .map(|violation| applied.locate(violation))
+                        .collect(),
+                )
+            }
+            Err(too_large) => {
+                return convert::scenario_error_to_pb(
+                    id,
+                    "RESOURCE_EXHAUSTED",
+                    too_large.to_string(),
+                    &[],
+                )
+            }
+        };
+        let options = SolveOptions {
+            time_limit: match (self.options.time_limit, time_limit) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            ..self.options
+        };
+        match solve::solve(&plan, &options) {
+            Ok(report) => convert::scenario_result_to_pb(id, &report),
+            Err(error) => {
+                tracing::error!(scenario = id, %error, "scenario solve failed");
+                convert::scenario_error_to_pb(id, "INTERNAL", error.to_string(), &[])
+            }
+        }
+    }
+}
+
 /// Validated solve options from the wire.
 pub fn solve_options(options: Option<&pb::SolveOptions>) -> Result<SolveOptions, Error> {
     let explain = !options.is_some_and(|options| options.skip_explanations);

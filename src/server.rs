@@ -22,6 +22,8 @@ pub struct ServerConfig {
     pub max_response_bytes: usize,
     /// How long in-flight calls may finish after shutdown begins.
     pub drain_timeout: Duration,
+    /// Most scenarios in one `RunScenarios` call (more: RESOURCE_EXHAUSTED).
+    pub max_scenarios: usize,
 }
 
 impl Default for ServerConfig {
@@ -31,6 +33,7 @@ impl Default for ServerConfig {
             max_request_bytes: 32 * 1024 * 1024,
             max_response_bytes: 64 * 1024 * 1024,
             drain_timeout: Duration::from_secs(10),
+            max_scenarios: crate::service::DEFAULT_MAX_SCENARIOS,
         }
     }
 }
@@ -74,9 +77,11 @@ pub async fn serve_with(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let planner = PlannerServiceServer::new(Planner::new(config.limits))
-        .max_decoding_message_size(config.max_request_bytes)
-        .max_encoding_message_size(config.max_response_bytes);
+    let planner = PlannerServiceServer::new(
+        Planner::new(config.limits).with_max_scenarios(config.max_scenarios),
+    )
+    .max_decoding_message_size(config.max_request_bytes)
+    .max_encoding_message_size(config.max_response_bytes);
 
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "serving tradeoff.v1.PlannerService");

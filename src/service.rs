@@ -1,8 +1,11 @@
 //! The tonic face of the planner: decode, run [`planner::optimize`] on a blocking
 //! thread within the caller's deadline, map errors to gRPC statuses.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use tokio::sync::{mpsc, Semaphore};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -11,7 +14,7 @@ use crate::error::Error;
 use crate::pb::planner_service_server::PlannerService;
 use crate::pb::{
     EvaluateRequest, EvaluateResponse, FrontierRequest, FrontierResponse, OptimizeRequest,
-    OptimizeResponse, SolveStatus,
+    OptimizeResponse, RunScenariosRequest, ScenarioResult, SolveStatus,
 };
 use crate::planner;
 
@@ -19,16 +22,43 @@ use crate::planner;
 /// back before tonic's own deadline fires (which would answer CANCELLED).
 const DEADLINE_SHARE: f64 = 0.9;
 
+/// Default most scenarios in one `RunScenarios` call: the request holds them all
+/// in memory, so one call cannot take the server's.
+pub const DEFAULT_MAX_SCENARIOS: usize = 10_000;
+
 /// The `tradeoff.v1.PlannerService` implementation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Planner {
     limits: Limits,
+    max_scenarios: usize,
+    /// One permit per core, shared by every `RunScenarios` call, so that many
+    /// concurrent batches together still solve on all cores, not more.
+    cores: Arc<Semaphore>,
+}
+
+impl Default for Planner {
+    fn default() -> Self {
+        Planner::new(Limits::default())
+    }
 }
 
 impl Planner {
     /// A planner that refuses plans over `limits`.
     pub fn new(limits: Limits) -> Self {
-        Planner { limits }
+        Planner {
+            limits,
+            max_scenarios: DEFAULT_MAX_SCENARIOS,
+            cores: Arc::new(Semaphore::new(parallelism())),
+        }
+    }
+
+    /// The same planner refusing `RunScenarios` calls with more than `max`
+    /// scenarios (RESOURCE_EXHAUSTED).
+    pub fn with_max_scenarios(self, max: usize) -> Self {
+        Planner {
+            max_scenarios: max,
+            ..self
+        }
     }
 }
 
@@ -89,6 +119,93 @@ impl PlannerService for Planner {
         let status = cut_short.then_some(SolveStatus::TimeLimit as i32);
         check_deadline(options.as_ref(), deadline, status)?;
         Ok(Response::new(response))
+    }
+
+    type RunScenariosStream = ReceiverStream<Result<ScenarioResult, Status>>;
+
+    async fn run_scenarios(
+        &self,
+        request: Request<RunScenariosRequest>,
+    ) -> Result<Response<Self::RunScenariosStream>, Status> {
+        let (request, deadline) = split(request);
+        if request.scenarios.len() > self.max_scenarios {
+            return Err(Status::resource_exhausted(format!(
+                "too many scenarios: {}, the limit is {} per call; split the batch",
+                request.scenarios.len(),
+                self.max_scenarios
+            )));
+        }
+        let batch = planner::scenario_batch(
+            request.base.as_ref(),
+            request.options.as_ref(),
+            &self.limits,
+        )?;
+        let deadline = deadline.map(|deadline| Instant::now() + deadline);
+        let (sender, receiver) = mpsc::channel(parallelism());
+        tokio::spawn(run_batch(
+            Arc::new(batch),
+            request.scenarios,
+            deadline,
+            Arc::clone(&self.cores),
+            sender,
+        ));
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+}
+
+/// The number of cores (1 when unknown).
+fn parallelism() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Solves the scenarios of one `RunScenarios` call, handing each result to
+/// `results` as it finishes. Each solve holds one of the server's `cores` while it
+/// runs; at most one scenario per core of this call is in flight (solving, or
+/// solved and waiting for the client to take it), so memory stays bounded however
+/// many scenarios there are and however slowly the client reads, and a slow reader
+/// holds up only its own call. Spawning stops as soon as the client goes away.
+async fn run_batch(
+    batch: Arc<planner::ScenarioBatch>,
+    scenarios: Vec<crate::pb::Scenario>,
+    deadline: Option<Instant>,
+    cores: Arc<Semaphore>,
+    results: mpsc::Sender<Result<ScenarioResult, Status>>,
+) {
+    let in_flight = Arc::new(Semaphore::new(parallelism()));
+    for (index, scenario) in scenarios.into_iter().enumerate() {
+        let permit = tokio::select! {
+            permit = Arc::clone(&in_flight).acquire_owned() => permit,
+            () = results.closed() => break,
+        };
+        let Ok(permit) = permit else { break };
+        let batch = Arc::clone(&batch);
+        let cores = Arc::clone(&cores);
+        let results = results.clone();
+        tokio::spawn(async move {
+            let id = scenario.id.clone();
+            let core = cores.acquire_owned().await;
+            if results.is_closed() {
+                // The client went away while this scenario waited for a core.
+                return;
+            }
+            let time_limit =
+                deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let solved =
+                tokio::task::spawn_blocking(move || batch.run(index, &scenario, time_limit)).await;
+            drop(core);
+            let result = solved.unwrap_or_else(|error| {
+                tracing::error!(scenario = %id, %error, "scenario task failed");
+                crate::convert::scenario_error_to_pb(
+                    &id,
+                    "INTERNAL",
+                    format!("solver task failed: {error}"),
+                    &[],
+                )
+            });
+            // A client that went away is no error; the spawning loop stops.
+            let _ = results.send(Ok(result)).await;
+            drop(permit);
+        });
     }
 }
 

@@ -2,10 +2,12 @@
 //! JSON with `--format json`), logs and errors to stderr, and the exit code says how
 //! it went (see [`ExitStatus`]).
 
+mod batch;
 mod evaluate;
 mod frontier;
 mod plot;
 mod remote;
+mod scenarios;
 mod serve;
 mod solve;
 mod table;
@@ -29,7 +31,7 @@ Exit codes:
 /// Sales-strategy optimizer: growth drivers, costs and returns in; the
 /// revenue-maximizing budget split that meets the margin requirements out.
 #[derive(Debug, Parser)]
-#[command(name = "tradeoff", version, after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json > result.json\n  tradeoff serve --listen 127.0.0.1:50051\n\n{EXIT_CODES}"))]
+#[command(name = "tradeoff", version, after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json > result.json\n  tradeoff batch --plan plan.json scenarios.csv --out results.csv\n  tradeoff serve --listen 127.0.0.1:50051\n\n{EXIT_CODES}"))]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,7 +53,42 @@ enum Command {
     /// drivers that enter or leave there.
     #[command(after_help = format!("Examples:\n  tradeoff frontier plan.json --over budget_cap --from 0 --to 600\n  tradeoff frontier plan.json --over min_margin --from 0.1 --to 0.3 --format json\n\nExit codes:\n  0  the whole range was swept\n  1  error\n  2  bad input\n  5  the time limit cut the sweep short (the points found are printed)"))]
     Frontier(frontier::FrontierArgs),
+    /// Solve many variants (scenarios) of one plan, in-process or on servers; each
+    /// result is appended to --out as it finishes, and --resume continues a run that
+    /// was stopped.
+    #[command(after_help = BATCH_HELP)]
+    Batch(batch::BatchArgs),
 }
+
+const BATCH_HELP: &str = "\
+Examples:
+  tradeoff batch --plan plan.json scenarios.csv --out results.csv
+  tradeoff batch --plan plan.json scenarios.jsonl --out results.jsonl --server http://a:50051,http://b:50051
+  tradeoff batch --plan plan.json scenarios.jsonl --out results.jsonl --resume
+
+Scenario CSV: one row per scenario; an empty cell keeps the base plan's value.
+  id,budget_cap,min_margin,revenue_scale.partners,max_units.ae,excluded
+  base,,,,,
+  lean,4500000,0.16,,,events
+  partners-down,,,0.8,12,
+
+Columns: id (required, unique), budget_cap, min_margin, min_contribution,
+revenue_target, min_roi, objective (MAXIMIZE_REVENUE, ...), excluded (driver ids
+separated by spaces), and per driver or period: revenue_scale.ID, cost_scale.ID
+(factors), min_units.ID, max_units.ID (per period), period_budget_cap.PERIOD.
+Scenario JSONL: one tradeoff.v1.Scenario per line, e.g.
+  {\"id\": \"lean\", \"overrides\": {\"budgetCap\": 4500000, \"revenueScale\": {\"partners\": 0.8}}}
+
+Results are appended and synced one line per scenario as each finishes (in any
+order), so a killed run loses nothing: run it again with --resume. On a server
+that goes away the unanswered scenarios are sent again, to any server, with
+exponential backoff, until --give-up-after passes without a result.
+
+Exit codes:
+  0  every scenario was solved (whatever its status: optimal, infeasible, ...)
+  1  a scenario failed (invalid overrides, solver error) or the run could not finish
+  2  bad input: unreadable or malformed files, invalid base plan, duplicate ids,
+     an existing --out without --resume";
 
 /// Size limits as flags, shared by `solve` (in-process) and `serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -125,6 +162,14 @@ enum CliError {
     Connect { url: String, reason: String },
     #[error("{0}")]
     Failed(String),
+    #[error("{path}, line {line}: {message}")]
+    Scenarios {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{0}")]
+    Usage(String),
 }
 
 fn list(violations: &[FieldViolation]) -> String {
@@ -141,7 +186,9 @@ impl CliError {
             CliError::Read { .. }
             | CliError::Json { .. }
             | CliError::Invalid(_)
-            | CliError::TooLarge(_) => ExitStatus::BadInput,
+            | CliError::TooLarge(_)
+            | CliError::Scenarios { .. }
+            | CliError::Usage(_) => ExitStatus::BadInput,
             CliError::Connect { .. } | CliError::Failed(_) => ExitStatus::Failure,
         }
     }
@@ -239,6 +286,7 @@ pub fn run() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Frontier(args) => frontier::run(args),
+        Command::Batch(args) => batch::run(args),
     };
     match status {
         Ok(status) => status.into(),

@@ -12,6 +12,27 @@ use super::CliError;
 use crate::convert::FieldViolation;
 use crate::pb::planner_service_client::PlannerServiceClient;
 
+/// A connected client.
+pub(super) type Client = PlannerServiceClient<Channel>;
+
+/// Connects to `url` (within 10 s).
+pub(super) async fn connect(url: &str) -> Result<Client, CliError> {
+    let connect_error = |reason: String| CliError::Connect {
+        url: url.to_string(),
+        reason,
+    };
+    let endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
+        .map_err(|error| connect_error(error.to_string()))?
+        .connect_timeout(Duration::from_secs(10));
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|error| connect_error(error_chain(&error)))?;
+    Ok(PlannerServiceClient::new(channel)
+        .max_decoding_message_size(256 * 1024 * 1024)
+        .max_encoding_message_size(256 * 1024 * 1024))
+}
+
 /// Connects to `url` and runs `call` with a client.
 pub(super) fn call<T, F, Fut>(url: &str, call: F) -> Result<T, CliError>
 where
@@ -23,20 +44,7 @@ where
         .build()
         .map_err(|error| CliError::Failed(format!("cannot start the runtime: {error}")))?;
     runtime.block_on(async {
-        let connect_error = |reason: String| CliError::Connect {
-            url: url.to_string(),
-            reason,
-        };
-        let endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
-            .map_err(|error| connect_error(error.to_string()))?
-            .connect_timeout(Duration::from_secs(10));
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|error| connect_error(error_chain(&error)))?;
-        let client = PlannerServiceClient::new(channel)
-            .max_decoding_message_size(256 * 1024 * 1024)
-            .max_encoding_message_size(256 * 1024 * 1024);
+        let client = connect(url).await?;
         match call(client).await {
             Ok(response) => Ok(response.into_inner()),
             Err(status) => Err(status_error(&status)),
@@ -56,7 +64,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn status_error(status: &tonic::Status) -> CliError {
+/// The CLI error for a gRPC status.
+pub(super) fn status_error(status: &tonic::Status) -> CliError {
     match status.code() {
         Code::InvalidArgument => {
             let violations: Vec<FieldViolation> = status

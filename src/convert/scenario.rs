@@ -1,0 +1,52 @@
+//! Scenario results onto the wire.
+
+use super::{status_to_pb, tidy, totals_to_pb, FieldViolation};
+use crate::pb;
+use crate::solve::PlanReport;
+
+/// The wire result of a solved scenario: status, totals and units per driver.
+pub fn scenario_result_to_pb(id: &str, report: &PlanReport) -> pb::ScenarioResult {
+    pb::ScenarioResult {
+        scenario_id: id.into(),
+        status: status_to_pb(report.status) as i32,
+        totals: Some(totals_to_pb(&report.totals)),
+        drivers: report
+            .drivers
+            .iter()
+            .map(|driver| pb::DriverUnits {
+                driver_id: driver.id.clone(),
+                units: tidy(driver.units),
+                spend: tidy(driver.spend),
+                revenue: tidy(driver.revenue),
+            })
+            .collect(),
+        error: None,
+    }
+}
+
+/// The wire result of a scenario that could not be solved: `code` is the gRPC code
+/// name the scenario alone would have failed with.
+pub fn scenario_error_to_pb(
+    id: &str,
+    code: &str,
+    message: String,
+    violations: &[FieldViolation],
+) -> pb::ScenarioResult {
+    pb::ScenarioResult {
+        scenario_id: id.into(),
+        status: pb::SolveStatus::Unspecified as i32,
+        totals: None,
+        drivers: Vec::new(),
+        error: Some(pb::ScenarioError {
+            code: code.into(),
+            message,
+            field_violations: violations
+                .iter()
+                .map(|violation| pb::ScenarioFieldViolation {
+                    field: violation.field.clone(),
+                    description: violation.description.clone(),
+                })
+                .collect(),
+        }),
+    }
+}
