@@ -349,6 +349,21 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_allocation_breaks_no_ratio_floor() {
+        // Nothing committed and no baseline: ROI and margin are reported as 0 (no
+        // spend, no revenue), yet their rows hold: 0 - 2.5 * 0 >= 0 for the ROI floor
+        // and 0 - 0.2 * 0 >= 0 for the margin floor. Nothing is broken.
+        let mut plan = worked_example(0.2);
+        plan.requirements.min_roi = Some(2.5);
+        let evaluation = evaluate(&plan, &vec![vec![0.0], vec![0.0]], None).expect("evaluate");
+        assert!(
+            evaluation.violations.is_empty(),
+            "{:?}",
+            evaluation.violations
+        );
+    }
+
+    #[test]
     fn driver_rules_are_checked_too() {
         // ae comes in whole heads; c's curve has room for 10 units only.
         let mut ae = driver("ae", 0.8, &[(None, 100.0)], 1);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{ProgramSolution, Status, SOLVER_NAME};
 use crate::explain::{Diagnosis, ShadowPrice};
 use crate::model::{Driver, Objective, Plan, Sense};
-use crate::program::{ratio, Levels, Program};
+use crate::program::{ratio, Levels, Measure, Program};
 
 /// The answer to a plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -247,12 +247,21 @@ impl PlanReport {
             .iter()
             .map(|named| {
                 let value = named.measure.eval(values);
-                let slack = match named.sense {
-                    Sense::LessEqual => named.bound - value,
-                    Sense::GreaterEqual => value - named.bound,
-                    Sense::Equal => -(value - named.bound).abs(),
-                };
                 let row = &program.rows[named.row];
+                let slack = match &named.measure {
+                    // A ratio over nothing (no spend, no revenue) is reported as 0
+                    // (MODEL.md §3) but is not a broken floor: its row holds.
+                    Measure::Ratio { denominator, .. }
+                        if denominator.eval(values).abs() < 1e-12 =>
+                    {
+                        -row.violation(values)
+                    }
+                    _ => match named.sense {
+                        Sense::LessEqual => named.bound - value,
+                        Sense::GreaterEqual => value - named.bound,
+                        Sense::Equal => -(value - named.bound).abs(),
+                    },
+                };
                 let gap = (row.expr.eval(values) - row.rhs).abs();
                 ConstraintReport {
                     name: named.name.clone(),
