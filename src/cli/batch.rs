@@ -654,7 +654,7 @@ impl Remote {
             ))),
             Err(status) => Err(match status.code() {
                 Code::InvalidArgument | Code::ResourceExhausted | Code::Unimplemented => {
-                    Failure::Fatal(remote::status_error(&status))
+                    Failure::Fatal(remote::status_error(url, &status))
                 }
                 // UNAVAILABLE, and the UNKNOWN or INTERNAL a connection cut
                 // mid-stream surfaces as: another attempt may succeed.

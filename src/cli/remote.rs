@@ -47,7 +47,7 @@ where
         let client = connect(url).await?;
         match call(client).await {
             Ok(response) => Ok(response.into_inner()),
-            Err(status) => Err(status_error(&status)),
+            Err(status) => Err(status_error(url, &status)),
         }
     })
 }
@@ -65,7 +65,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The CLI error for a gRPC status.
-pub(super) fn status_error(status: &tonic::Status) -> CliError {
+pub(super) fn status_error(url: &str, status: &tonic::Status) -> CliError {
     match status.code() {
         Code::InvalidArgument => {
             let violations: Vec<FieldViolation> = status
@@ -92,7 +92,7 @@ pub(super) fn status_error(status: &tonic::Status) -> CliError {
         }
         Code::ResourceExhausted => CliError::TooLarge(status.message().to_string()),
         Code::Unavailable => CliError::Connect {
-            url: "server".into(),
+            url: url.to_string(),
             reason: status.message().to_string(),
         },
         code => CliError::Failed(format!("server answered {code:?}: {}", status.message())),
