@@ -1,6 +1,6 @@
 //! Frontier requests and results between the wire and the domain.
 
-use super::result::{status_to_pb, tidy, totals_to_pb};
+use super::result::{driver_units_to_pb, status_to_pb, tidy, totals_to_pb};
 use super::{objective_to_pb, FieldViolation, PlanError};
 use crate::pb;
 use crate::scenario::{Frontier, Sweep};
@@ -69,17 +69,7 @@ pub fn frontier_to_pb(frontier: &Frontier) -> pb::Frontier {
                 bound: tidy(point.bound),
                 status: status_to_pb(point.report.status) as i32,
                 totals: Some(totals_to_pb(&point.report.totals)),
-                drivers: point
-                    .report
-                    .drivers
-                    .iter()
-                    .map(|driver| pb::DriverUnits {
-                        driver_id: driver.id.clone(),
-                        units: tidy(driver.units),
-                        spend: tidy(driver.spend),
-                        revenue: tidy(driver.revenue),
-                    })
-                    .collect(),
+                drivers: driver_units_to_pb(&point.report),
                 slope_after: point.slope_after.map(tidy),
                 entering: point.entering.clone(),
                 leaving: point.leaving.clone(),

@@ -15,7 +15,10 @@ pub use allocation::{allocation_from_pb, evaluation_to_pb};
 pub use frontier::{frontier_to_pb, sweep_from_pb};
 pub use json::{parse_plan_json, JsonError};
 pub use plan::{count_variables, plan_from_pb};
-pub use result::{objective_to_pb, result_to_pb, sense_to_pb, status_to_pb, tidy, totals_to_pb};
+pub use result::{
+    driver_units_to_pb, objective_to_pb, result_to_pb, sense_to_pb, status_to_pb, tidy,
+    totals_to_pb,
+};
 pub use scenario::{scenario_error_to_pb, scenario_result_to_pb};
 
 /// One broken validity rule: where (a field path such as

@@ -138,6 +138,21 @@ pub fn sense_to_pb(sense: Sense) -> pb::Sense {
     }
 }
 
+/// Units, spend and revenue per driver over the horizon: the allocation summary of
+/// frontier points and scenario results.
+pub fn driver_units_to_pb(report: &PlanReport) -> Vec<pb::DriverUnits> {
+    report
+        .drivers
+        .iter()
+        .map(|driver| pb::DriverUnits {
+            driver_id: driver.id.clone(),
+            units: tidy(driver.units),
+            spend: tidy(driver.spend),
+            revenue: tidy(driver.revenue),
+        })
+        .collect()
+}
+
 /// The wire form of totals.
 pub fn totals_to_pb(totals: &Totals) -> pb::Totals {
     pb::Totals {

@@ -1,6 +1,6 @@
 //! Scenario results onto the wire.
 
-use super::{status_to_pb, tidy, totals_to_pb, FieldViolation};
+use super::{driver_units_to_pb, status_to_pb, totals_to_pb, FieldViolation};
 use crate::pb;
 use crate::solve::PlanReport;
 
@@ -10,16 +10,7 @@ pub fn scenario_result_to_pb(id: &str, report: &PlanReport) -> pb::ScenarioResul
         scenario_id: id.into(),
         status: status_to_pb(report.status) as i32,
         totals: Some(totals_to_pb(&report.totals)),
-        drivers: report
-            .drivers
-            .iter()
-            .map(|driver| pb::DriverUnits {
-                driver_id: driver.id.clone(),
-                units: tidy(driver.units),
-                spend: tidy(driver.spend),
-                revenue: tidy(driver.revenue),
-            })
-            .collect(),
+        drivers: driver_units_to_pb(report),
         error: None,
     }
 }
