@@ -27,10 +27,7 @@ pub fn optimize(
     let options = solve_options(request.options.as_ref())?;
     let plan = convert::plan_from_pb(plan, limits)?;
     let options = SolveOptions {
-        time_limit: match (options.time_limit, time_limit) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        },
+        time_limit: tighter(options.time_limit, time_limit),
         ..options
     };
     let report = solve::solve(&plan, &options)?;
@@ -68,10 +65,7 @@ pub fn evaluate(
     let options = solve_options(request.options.as_ref())?;
     let plan = convert::plan_from_pb(plan, limits)?;
     let allocation = convert::allocation_from_pb(allocation, &plan)?;
-    let time_limit = match (options.time_limit, time_limit) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let time_limit = tighter(options.time_limit, time_limit);
     let evaluation = crate::explain::evaluate(&plan, &allocation, time_limit)?;
     tracing::info!(
         plan = %plan.name,
@@ -99,10 +93,7 @@ pub fn frontier(
     let options = solve_options(request.options.as_ref())?;
     let (over, from, to) = convert::sweep_from_pb(request)?;
     let plan = convert::plan_from_pb(plan, limits)?;
-    let time_limit = match (options.time_limit, time_limit) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let time_limit = tighter(options.time_limit, time_limit);
     let frontier = crate::scenario::frontier(&plan, over, from, to, time_limit)?;
     tracing::info!(plan = %plan.name, over = over.name(), points = frontier.points.len(), "frontier");
     Ok(pb::FrontierResponse {
@@ -215,10 +206,7 @@ impl ScenarioBatch {
             }
         };
         let options = SolveOptions {
-            time_limit: match (self.options.time_limit, time_limit) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+            time_limit: tighter(self.options.time_limit, time_limit),
             ..self.options
         };
         match solve::solve(&plan, &options) {
@@ -228,6 +216,14 @@ impl ScenarioBatch {
                 convert::scenario_error_to_pb(id, "INTERNAL", error.to_string(), &[])
             }
         }
+    }
+}
+
+/// The tighter of two optional time limits.
+fn tighter(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
