@@ -188,8 +188,7 @@ async fn run_batch(
                 // The client went away while this scenario waited for a core.
                 return;
             }
-            let time_limit =
-                deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let time_limit = crate::solve::remaining(deadline);
             let solved =
                 tokio::task::spawn_blocking(move || batch.run(index, &scenario, time_limit)).await;
             drop(core);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::bound_domain;
 use crate::model::{Plan, Sense};
 use crate::program::{ConstraintSource, LinExpr, Measure, Program, Row, Var};
-use crate::solve::{optimize_expr, Optimum, SolveError};
+use crate::solve::{optimize_expr, remaining, Optimum, SolveError};
 
 /// The diagnosis of an infeasible plan.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -47,7 +47,7 @@ pub fn diagnose(
     time_limit: Option<Duration>,
 ) -> Result<Diagnosis, SolveError> {
     let deadline = time_limit.map(|limit| Instant::now() + limit);
-    let left = || deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+    let left = || remaining(deadline);
     let relaxable: Vec<usize> = program
         .named
         .iter()

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::model::Plan;
 use crate::program::Program;
-use crate::solve::{solve_program, SolveError, SolveOptions, Status};
+use crate::solve::{remaining, solve_program, SolveError, SolveOptions, Status};
 
 /// Plans with more drivers than this get no break-even scales: each driver costs a
 /// few dozen full re-solves.
@@ -88,7 +88,7 @@ fn funded_at(
     }
     let program = Program::build(&scaled);
     let options = SolveOptions {
-        time_limit: deadline.map(|deadline| deadline.saturating_duration_since(Instant::now())),
+        time_limit: remaining(deadline),
         explain: false,
     };
     let solution = solve_program(&scaled, &program, &options)?;

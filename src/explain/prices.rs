@@ -7,7 +7,7 @@ use super::bound_domain;
 use super::warm::WarmStart;
 use crate::model::{Objective, Sense};
 use crate::program::{Measure, Program};
-use crate::solve::{first_objective, first_optimum, Optimum, SolveError};
+use crate::solve::{first_objective, first_optimum, remaining, Optimum, SolveError};
 
 /// The price of one named constraint.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -134,7 +134,7 @@ pub fn rate_ahead(
     limit: f64,
     deadline: Option<Instant>,
 ) -> Result<Option<(f64, f64, f64)>, SolveError> {
-    let time_limit = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+    let time_limit = remaining(deadline);
     let Optimum::Value(optimum, values) = first_optimum(program, objective, time_limit)? else {
         return Ok(None);
     };
@@ -266,9 +266,7 @@ impl<'a> Prober<'a> {
             return Ok(value);
         }
         self.cold.set(self.cold.get() + 1);
-        let time_limit = self
-            .deadline
-            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let time_limit = remaining(self.deadline);
         let named = &self.program.named[index];
         let moved = match named.measure {
             Measure::Linear(_) => self.program.with_bound(index, named.bound + offset),

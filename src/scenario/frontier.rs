@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::explain::rate_ahead;
 use crate::model::{Objective, Plan};
 use crate::program::{ConstraintSource, Program};
-use crate::solve::{solve, PlanReport, SolveError, SolveOptions, Status};
+use crate::solve::{remaining, solve, PlanReport, SolveError, SolveOptions, Status};
 
 /// The bound a frontier sweeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,8 +143,7 @@ struct Sweeper<'a> {
 
 impl Sweeper<'_> {
     fn time_left(&self) -> Option<Duration> {
-        self.deadline
-            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+        remaining(self.deadline)
     }
 
     fn out_of_time(&self) -> bool {

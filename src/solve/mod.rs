@@ -371,7 +371,9 @@ fn solve_holding(
     Ok(outcome)
 }
 
-fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+/// The time left until an optional deadline (zero once it has passed): the time
+/// limit to hand a solve that must end by then.
+pub fn remaining(deadline: Option<Instant>) -> Option<Duration> {
     deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
 }
 
