@@ -14,10 +14,11 @@ pub use generated::{
     planner_service_client, planner_service_server, Allocation, ConstraintResult, Diagnosis,
     Driver, DriverAllocation, DriverGap, DriverPeriodResult, DriverResult, DriverUnits,
     EvaluateRequest, EvaluateResponse, Evaluation, Frontier, FrontierPoint, FrontierRequest,
-    FrontierResponse, Group, Link, LinkTerm, Objective, OptimizeRequest, OptimizeResponse, Period,
-    Plan, PlanResult, Position, Relaxation, Requirements, RuleViolation, RunScenariosRequest,
-    Scenario, ScenarioError, ScenarioFieldViolation, ScenarioOverrides, ScenarioResult, Segment,
-    Sense, SolveOptions, SolveStatus, SolverInfo, SweptBound, Totals,
+    FrontierResponse, GetServerInfoRequest, GetServerInfoResponse, Group, Link, LinkTerm,
+    Objective, OptimizeRequest, OptimizeResponse, Period, Plan, PlanResult, Position, Relaxation,
+    Requirements, RuleViolation, RunScenariosRequest, Scenario, ScenarioError,
+    ScenarioFieldViolation, ScenarioOverrides, ScenarioResult, Segment, Sense, SolveOptions,
+    SolveStatus, Solver, SolverInfo, SweptBound, Totals,
 };
 
 /// Encoded `FileDescriptorSet` of the API (with imports), served by gRPC reflection.

@@ -66,7 +66,7 @@ pub fn evaluate(
     let plan = convert::plan_from_pb(plan, limits)?;
     let allocation = convert::allocation_from_pb(allocation, &plan)?;
     let time_limit = tighter(options.time_limit, time_limit);
-    let evaluation = crate::explain::evaluate(&plan, &allocation, time_limit)?;
+    let evaluation = crate::explain::evaluate(&plan, &allocation, time_limit, options.solver)?;
     tracing::info!(
         plan = %plan.name,
         violations = evaluation.violations.len(),
@@ -94,7 +94,7 @@ pub fn frontier(
     let (over, from, to) = convert::sweep_from_pb(request)?;
     let plan = convert::plan_from_pb(plan, limits)?;
     let time_limit = tighter(options.time_limit, time_limit);
-    let frontier = crate::scenario::frontier(&plan, over, from, to, time_limit)?;
+    let frontier = crate::scenario::frontier(&plan, over, from, to, time_limit, options.solver)?;
     tracing::info!(plan = %plan.name, over = over.name(), points = frontier.points.len(), "frontier");
     Ok(pb::FrontierResponse {
         frontier: Some(convert::frontier_to_pb(&frontier)),
@@ -219,6 +219,25 @@ impl ScenarioBatch {
     }
 }
 
+/// What a server with `limits` offers (the `GetServerInfo` answer; `tradeoff info`
+/// prints the same for the binary itself).
+pub fn server_info(limits: &Limits, max_scenarios: usize) -> pb::GetServerInfoResponse {
+    let count = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
+    pb::GetServerInfoResponse {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        available_solvers: crate::solve::Backend::available()
+            .into_iter()
+            .map(|backend| convert::backend_to_pb(backend) as i32)
+            .collect(),
+        auto_highs_min_variables: count(crate::solve::AUTO_HIGHS_MIN_VARIABLES),
+        max_drivers: count(limits.max_drivers),
+        max_periods: count(limits.max_periods),
+        max_segments: count(limits.max_segments),
+        max_variables: count(limits.max_variables),
+        max_scenarios: count(max_scenarios),
+    }
+}
+
 /// The tighter of two optional time limits.
 fn tighter(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
@@ -230,9 +249,13 @@ fn tighter(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
 /// Validated solve options from the wire.
 pub fn solve_options(options: Option<&pb::SolveOptions>) -> Result<SolveOptions, Error> {
     let explain = !options.is_some_and(|options| options.skip_explanations);
+    let solver = convert::solver_from_pb(options.map_or(0, |options| options.solver))?;
+    // A missing engine is refused before any work starts.
+    solver.check_available()?;
     let Some(limit) = options.and_then(|options| options.time_limit.as_ref()) else {
         return Ok(SolveOptions {
             explain,
+            solver,
             ..SolveOptions::default()
         });
     };
@@ -250,5 +273,6 @@ pub fn solve_options(options: Option<&pb::SolveOptions>) -> Result<SolveOptions,
     Ok(SolveOptions {
         time_limit: Some(Duration::new(seconds, nanos)),
         explain,
+        solver,
     })
 }

@@ -13,8 +13,9 @@ use crate::convert::{Limits, PlanError};
 use crate::error::Error;
 use crate::pb::planner_service_server::PlannerService;
 use crate::pb::{
-    EvaluateRequest, EvaluateResponse, FrontierRequest, FrontierResponse, OptimizeRequest,
-    OptimizeResponse, RunScenariosRequest, ScenarioResult, SolveStatus,
+    EvaluateRequest, EvaluateResponse, FrontierRequest, FrontierResponse, GetServerInfoRequest,
+    GetServerInfoResponse, OptimizeRequest, OptimizeResponse, RunScenariosRequest, ScenarioResult,
+    SolveStatus,
 };
 use crate::planner;
 
@@ -119,6 +120,16 @@ impl PlannerService for Planner {
         let status = cut_short.then_some(SolveStatus::TimeLimit as i32);
         check_deadline(options.as_ref(), deadline, status)?;
         Ok(Response::new(response))
+    }
+
+    async fn get_server_info(
+        &self,
+        _request: Request<GetServerInfoRequest>,
+    ) -> Result<Response<GetServerInfoResponse>, Status> {
+        Ok(Response::new(planner::server_info(
+            &self.limits,
+            self.max_scenarios,
+        )))
     }
 
     type RunScenariosStream = ReceiverStream<Result<ScenarioResult, Status>>;
@@ -291,6 +302,9 @@ impl From<Error> for Status {
             }
             Error::Plan(too_large @ PlanError::TooLarge { .. }) => {
                 Status::resource_exhausted(too_large.to_string())
+            }
+            Error::Solve(unavailable @ crate::solve::SolveError::Unavailable(_)) => {
+                Status::failed_precondition(unavailable.to_string())
             }
             Error::Solve(error) => {
                 tracing::error!(%error, "solve failed");

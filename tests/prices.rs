@@ -1335,3 +1335,90 @@ mod duals {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Backends: HiGHS and microlp give the same answers.
+
+/// With the `highs` feature, every random plan is solved by both engines: the
+/// status, the first objective (up to round-off), and every price must agree, since
+/// explanations do not depend on which engine found the plan. Whole-unit drivers
+/// are included: the plan is made mixed-integer by marking its drivers `integer`.
+#[cfg(feature = "highs")]
+mod backends {
+    use super::*;
+    use tradeoff::solve::{Backend, SolverChoice};
+
+    fn solve_with(plan: &Plan, backend: Backend) -> Result<PlanReport, TestCaseError> {
+        let options = SolveOptions {
+            solver: SolverChoice::Only(backend),
+            ..SolveOptions::default()
+        };
+        solve(plan, &options)
+            .map_err(|error| TestCaseError::fail(format!("{} failed: {error}", backend.name())))
+    }
+
+    fn close(a: f64, b: f64, scale: f64) -> bool {
+        (a - b).abs() <= 1e-6 * scale.max(1.0)
+    }
+
+    fn check_backends_agree(plan: &Plan) -> Result<(), TestCaseError> {
+        let microlp = solve_with(plan, Backend::Microlp)?;
+        let highs = solve_with(plan, Backend::Highs)?;
+        prop_assert_eq!(microlp.solver.name, "microlp");
+        prop_assert_eq!(highs.solver.name, "highs");
+        prop_assert_eq!(microlp.status, highs.status);
+        if microlp.status != Status::Optimal {
+            return Ok(());
+        }
+        let scale = Optimum::of(&microlp).magnitude;
+        prop_assert!(
+            close(first_total(&microlp), first_total(&highs), scale),
+            "first objective: microlp {} vs HiGHS {}",
+            first_total(&microlp),
+            first_total(&highs)
+        );
+        for (ours, theirs) in microlp.constraints.iter().zip(&highs.constraints) {
+            let (Some(ours_price), Some(theirs_price)) = (ours.price, theirs.price) else {
+                continue;
+            };
+            // A different optimal vertex may make a constraint binding under one
+            // engine only; prices are compared where both see the same plan side.
+            if ours.binding != theirs.binding {
+                continue;
+            }
+            for (a, b) in [
+                (ours_price.up, theirs_price.up),
+                (ours_price.down, theirs_price.down),
+            ] {
+                if let (Some(a), Some(b)) = (a, b) {
+                    prop_assert!(
+                        (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+                        "{}: price {} (microlp) vs {} (HiGHS)",
+                        ours.name,
+                        a,
+                        b
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(32))]
+
+        #[test]
+        fn highs_and_microlp_agree_on_linear_plans(plan in plan_strategy()) {
+            check_backends_agree(&plan)?;
+        }
+
+        #[test]
+        fn highs_and_microlp_agree_on_whole_unit_plans(plan in plan_strategy()) {
+            let mut plan = plan;
+            for driver in &mut plan.drivers {
+                driver.integer = true;
+            }
+            check_backends_agree(&plan)?;
+        }
+    }
+}

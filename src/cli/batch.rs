@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tonic::Code;
 
 use super::scenarios::{self, FileFormat};
-use super::{parse_duration, read_plan, remote, CliError, ExitStatus, LimitArgs};
+use super::{parse_duration, read_plan, remote, CliError, ExitStatus, LimitArgs, SolverArg};
 use crate::pb;
 use crate::planner;
 
@@ -61,6 +61,10 @@ pub(super) struct BatchArgs {
     /// Wall-clock budget for each scenario's solve (30s, 500ms).
     #[arg(long, value_parser = parse_duration)]
     time_limit: Option<Duration>,
+    /// Solver engine: auto picks HiGHS for large or integer plans when this build
+    /// (or the server) has it.
+    #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
+    solver: SolverArg,
     /// Scenarios per RunScenarios call on a server.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     chunk_size: u32,
@@ -79,6 +83,7 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
     let scenarios = scenarios::read(&args.scenarios)?;
     let options = pb::SolveOptions {
         time_limit: args.time_limit.map(pbjson_types::Duration::from),
+        solver: args.solver.to_pb(),
         skip_explanations: true,
     };
     // The base is checked here in both modes, so that a broken base is bad input

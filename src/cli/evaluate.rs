@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::solve::Format;
 use super::{
     parse_duration, print, read_plan, read_text, remote, table, CliError, ExitStatus, LimitArgs,
+    SolverArg,
 };
 use crate::convert::FieldViolation;
 use crate::pb;
@@ -30,6 +31,10 @@ pub(super) struct EvaluateArgs {
     /// Wall-clock budget for finding the optimum the allocation is compared with.
     #[arg(long, value_parser = parse_duration)]
     time_limit: Option<Duration>,
+    /// Solver engine: auto picks HiGHS for large or integer plans when this build
+    /// (or the server) has it.
+    #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
+    solver: SolverArg,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -42,6 +47,7 @@ pub(super) fn run(args: EvaluateArgs) -> Result<ExitStatus, CliError> {
         allocation: Some(allocation),
         options: Some(pb::SolveOptions {
             time_limit: args.time_limit.map(pbjson_types::Duration::from),
+            solver: args.solver.to_pb(),
             skip_explanations: true,
         }),
     };

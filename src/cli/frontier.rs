@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::solve::Format;
 use super::{
     parse_duration, plot, print, read_plan, remote, table, CliError, ExitStatus, LimitArgs,
+    SolverArg,
 };
 use crate::pb;
 use crate::planner;
@@ -50,6 +51,10 @@ pub(super) struct FrontierArgs {
     /// Wall-clock budget for the whole sweep.
     #[arg(long, value_parser = parse_duration)]
     time_limit: Option<Duration>,
+    /// Solver engine: auto picks HiGHS for large or integer plans when this build
+    /// (or the server) has it.
+    #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
+    solver: SolverArg,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -71,6 +76,7 @@ pub(super) fn run(args: FrontierArgs) -> Result<ExitStatus, CliError> {
         to: args.to,
         options: Some(pb::SolveOptions {
             time_limit: args.time_limit.map(pbjson_types::Duration::from),
+            solver: args.solver.to_pb(),
             skip_explanations: true,
         }),
     };

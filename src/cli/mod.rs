@@ -5,6 +5,7 @@
 mod batch;
 mod evaluate;
 mod frontier;
+mod info;
 mod plot;
 mod remote;
 mod scenarios;
@@ -28,10 +29,16 @@ Exit codes:
   4  the plan is unbounded
   5  the time limit ran out (the best plan found, if any, is printed)";
 
+/// The release and the solver engines compiled in, for `--version`.
+#[cfg(feature = "highs")]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (solvers: microlp, highs)");
+#[cfg(not(feature = "highs"))]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (solvers: microlp)");
+
 /// Sales-strategy optimizer: growth drivers, costs and returns in; the
 /// revenue-maximizing budget split that meets the margin requirements out.
 #[derive(Debug, Parser)]
-#[command(name = "tradeoff", version, after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json > result.json\n  tradeoff batch --plan plan.json scenarios.csv --out results.csv\n  tradeoff serve --listen 127.0.0.1:50051\n\n{EXIT_CODES}"))]
+#[command(name = "tradeoff", version = VERSION, propagate_version = true, after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json > result.json\n  tradeoff batch --plan plan.json scenarios.csv --out results.csv\n  tradeoff serve --listen 127.0.0.1:50051\n\n{EXIT_CODES}"))]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -58,6 +65,34 @@ enum Command {
     /// was stopped.
     #[command(after_help = BATCH_HELP)]
     Batch(batch::BatchArgs),
+    /// What this binary (or a server) offers: version, solver engines, limits.
+    #[command(
+        after_help = "Examples:\n  tradeoff info\n  tradeoff info --server http://127.0.0.1:50051 --format json"
+    )]
+    Info(info::InfoArgs),
+}
+
+/// The solver engine, as a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+enum SolverArg {
+    /// HiGHS for large or integer plans when compiled in, microlp otherwise.
+    #[default]
+    Auto,
+    /// microlp (pure Rust, always available).
+    Microlp,
+    /// HiGHS (needs a build with `--features highs`).
+    Highs,
+}
+
+impl SolverArg {
+    /// The `options.solver` wire value.
+    fn to_pb(self) -> i32 {
+        (match self {
+            SolverArg::Auto => crate::pb::Solver::Auto,
+            SolverArg::Microlp => crate::pb::Solver::Microlp,
+            SolverArg::Highs => crate::pb::Solver::Highs,
+        }) as i32
+    }
 }
 
 const BATCH_HELP: &str = "\
@@ -202,6 +237,9 @@ impl From<crate::Error> for CliError {
             crate::Error::Plan(too_large @ PlanError::TooLarge { .. }) => {
                 CliError::TooLarge(too_large.to_string())
             }
+            crate::Error::Solve(unavailable @ crate::solve::SolveError::Unavailable(_)) => {
+                CliError::Usage(unavailable.to_string())
+            }
             other => CliError::Failed(other.to_string()),
         }
     }
@@ -287,6 +325,7 @@ pub fn run() -> ExitCode {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Frontier(args) => frontier::run(args),
         Command::Batch(args) => batch::run(args),
+        Command::Info(args) => info::run(args),
     };
     match status {
         Ok(status) => status.into(),

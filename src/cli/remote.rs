@@ -91,6 +91,7 @@ pub(super) fn status_error(url: &str, status: &tonic::Status) -> CliError {
             }
         }
         Code::ResourceExhausted => CliError::TooLarge(status.message().to_string()),
+        Code::FailedPrecondition => CliError::Usage(format!("{url}: {}", status.message())),
         Code::Unavailable => CliError::Connect {
             url: url.to_string(),
             reason: status.message().to_string(),

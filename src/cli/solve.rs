@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::{
     parse_duration, plot, print, read_plan, remote, table, CliError, ExitStatus, LimitArgs,
+    SolverArg,
 };
 use crate::pb::{self, SolveStatus};
 use crate::planner;
@@ -31,6 +32,10 @@ pub(super) struct SolveArgs {
     /// then is reported with status TIME_LIMIT.
     #[arg(long, value_parser = parse_duration)]
     time_limit: Option<Duration>,
+    /// Solver engine: auto picks HiGHS for large or integer plans when this build
+    /// (or the server) has it.
+    #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
+    solver: SolverArg,
     /// Also draw spend per driver per period (stacked bars) to this SVG file.
     #[arg(long)]
     plot: Option<std::path::PathBuf>,
@@ -50,6 +55,7 @@ pub(super) fn run(args: SolveArgs) -> Result<ExitStatus, CliError> {
         plan: Some(plan),
         options: Some(pb::SolveOptions {
             time_limit: args.time_limit.map(pbjson_types::Duration::from),
+            solver: args.solver.to_pb(),
             skip_explanations: args.no_explain,
         }),
     };

@@ -10,6 +10,7 @@ mod json;
 mod plan;
 mod result;
 mod scenario;
+mod solver;
 
 pub use allocation::{allocation_from_pb, evaluation_to_pb};
 pub use frontier::{frontier_to_pb, sweep_from_pb};
@@ -20,6 +21,7 @@ pub use result::{
     totals_to_pb,
 };
 pub use scenario::{scenario_error_to_pb, scenario_result_to_pb};
+pub use solver::{backend_to_pb, solver_from_pb};
 
 /// One broken validity rule: where (a field path such as
 /// `drivers[2].response[1].revenue_per_unit`, proto field names) and what.

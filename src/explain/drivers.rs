@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use crate::model::Plan;
 use crate::program::Program;
-use crate::solve::{remaining, solve_program, SolveError, SolveOptions, Status};
+use crate::solve::{
+    remaining, solve_program, Backend, SolveError, SolveOptions, SolverChoice, Status,
+};
 
 /// Plans with more drivers than this get no break-even scales: each driver costs a
 /// few dozen full re-solves.
@@ -26,6 +28,7 @@ const FUNDED: f64 = 1e-7;
 pub fn break_even_scales(
     plan: &Plan,
     funded: &[bool],
+    backend: Backend,
     deadline: Option<Instant>,
 ) -> Result<Vec<Option<f64>>, SolveError> {
     let mut scales = Vec::with_capacity(plan.drivers.len());
@@ -34,7 +37,7 @@ pub fn break_even_scales(
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Ok(None);
             }
-            funded_at(plan, index, scale, deadline)
+            funded_at(plan, index, scale, backend, deadline)
         };
         // Funding is taken as monotone in the driver's rates: bisect between a
         // factor where it is as now and one where it has changed.
@@ -78,6 +81,7 @@ fn funded_at(
     plan: &Plan,
     index: usize,
     scale: f64,
+    backend: Backend,
     deadline: Option<Instant>,
 ) -> Result<Option<bool>, SolveError> {
     let mut scaled = plan.clone();
@@ -86,10 +90,12 @@ fn funded_at(
             segment.revenue_per_unit *= scale;
         }
     }
-    let program = Program::build(&scaled);
+    let mut program = Program::build(&scaled);
+    program.backend = backend;
     let options = SolveOptions {
         time_limit: remaining(deadline),
         explain: false,
+        solver: SolverChoice::Only(backend),
     };
     let solution = solve_program(&scaled, &program, &options)?;
     let (Status::Optimal, Some(values)) = (solution.status, solution.values) else {

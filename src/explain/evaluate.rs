@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::model::{Plan, Sense};
 use crate::program::Program;
-use crate::solve::{solve, PlanReport, ProgramSolution, SolveError, SolveOptions, Status};
+use crate::solve::{
+    solve, PlanReport, ProgramSolution, SolveError, SolveOptions, SolverChoice, Status,
+};
 
 /// Units per driver (plan order) per period.
 pub type Allocation = Vec<Vec<f64>>;
@@ -58,6 +60,7 @@ pub fn evaluate(
     plan: &Plan,
     allocation: &Allocation,
     time_limit: Option<Duration>,
+    solver: SolverChoice,
 ) -> Result<Evaluation, SolveError> {
     let program = Program::build(plan);
     let (values, mut violations) = values_for(plan, &program, allocation);
@@ -87,6 +90,7 @@ pub fn evaluate(
     let options = SolveOptions {
         time_limit,
         explain: false,
+        solver,
     };
     let optimum = solve(plan, &options)?;
     let gaps = if optimum.has_solution {
@@ -239,8 +243,13 @@ mod tests {
     #[test]
     fn the_optimizers_own_allocation_has_no_gap_and_no_violation() {
         // MODEL.md §4 case one: a = 50, b = 50 is the optimum.
-        let evaluation =
-            evaluate(&worked_example(0.2), &vec![vec![50.0], vec![50.0]], None).expect("evaluate");
+        let evaluation = evaluate(
+            &worked_example(0.2),
+            &vec![vec![50.0], vec![50.0]],
+            None,
+            SolverChoice::Auto,
+        )
+        .expect("evaluate");
         assert!(
             evaluation.violations.is_empty(),
             "{:?}",
@@ -275,7 +284,7 @@ mod tests {
             .iter()
             .map(|driver| driver.periods.iter().map(|period| period.units).collect())
             .collect();
-        let evaluation = evaluate(&plan, &allocation, None).expect("evaluate");
+        let evaluation = evaluate(&plan, &allocation, None, SolverChoice::Auto).expect("evaluate");
         assert!(
             evaluation.violations.is_empty(),
             "{:?}",
@@ -304,8 +313,13 @@ mod tests {
         // 0.8 * 225 - 120 = 60, margin 60 / 225 = 0.267 (the 0.2 floor holds).
         // The optimum (a = 50, b = 50) moves a by +20 (+60 revenue) and b by -40
         // (-60 revenue).
-        let evaluation =
-            evaluate(&worked_example(0.2), &vec![vec![30.0], vec![90.0]], None).expect("evaluate");
+        let evaluation = evaluate(
+            &worked_example(0.2),
+            &vec![vec![30.0], vec![90.0]],
+            None,
+            SolverChoice::Auto,
+        )
+        .expect("evaluate");
         let totals = &evaluation.report.totals;
         assert!(
             near(totals.revenue, 225.0)
@@ -342,7 +356,8 @@ mod tests {
         ae.cost_profile = vec![1.0, 1.0];
         ae.return_profile = vec![0.0, 1.0];
         let plan = plan(&["Q1", "Q2"], vec![ae]);
-        let evaluation = evaluate(&plan, &vec![vec![3.0, 0.0]], None).expect("evaluate");
+        let evaluation =
+            evaluate(&plan, &vec![vec![3.0, 0.0]], None, SolverChoice::Auto).expect("evaluate");
         let periods = &evaluation.report.drivers[0].periods;
         assert!(near(periods[0].revenue, 0.0) && near(periods[1].revenue, 100.0));
         assert!(near(periods[0].spend, 30.0) && near(periods[1].spend, 30.0));
@@ -355,7 +370,8 @@ mod tests {
         // and 0 - 0.2 * 0 >= 0 for the margin floor. Nothing is broken.
         let mut plan = worked_example(0.2);
         plan.requirements.min_roi = Some(2.5);
-        let evaluation = evaluate(&plan, &vec![vec![0.0], vec![0.0]], None).expect("evaluate");
+        let evaluation = evaluate(&plan, &vec![vec![0.0], vec![0.0]], None, SolverChoice::Auto)
+            .expect("evaluate");
         assert!(
             evaluation.violations.is_empty(),
             "{:?}",
@@ -371,7 +387,13 @@ mod tests {
         let c = driver("c", 0.8, &[(Some(10.0), 2.0)], 1);
         let mut plan = plan(&["total"], vec![ae, c]);
         plan.budget_cap = Some(1000.0);
-        let evaluation = evaluate(&plan, &vec![vec![2.5], vec![12.0]], None).expect("evaluate");
+        let evaluation = evaluate(
+            &plan,
+            &vec![vec![2.5], vec![12.0]],
+            None,
+            SolverChoice::Auto,
+        )
+        .expect("evaluate");
         let names: Vec<&str> = evaluation
             .violations
             .iter()

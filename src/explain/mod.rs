@@ -75,7 +75,7 @@ pub fn explain(
                     .iter()
                     .map(|driver| driver.units > 1e-7)
                     .collect();
-                match break_even_scales(plan, &funded, deadline) {
+                match break_even_scales(plan, &funded, program.backend, deadline) {
                     Ok(scales) => {
                         for (driver, scale) in report.drivers.iter_mut().zip(scales) {
                             driver.break_even_scale = scale;

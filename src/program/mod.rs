@@ -204,6 +204,10 @@ pub struct Program {
     pub period_levels: Vec<Levels>,
     /// Levels over the horizon.
     pub levels: Levels,
+    /// The solver engine for this program and every variant derived from it
+    /// (moved bounds, fixed integers), so explanations re-solve with the engine
+    /// that found the plan.
+    pub backend: crate::solve::Backend,
 }
 
 impl Program {
@@ -420,6 +424,7 @@ impl<'a> Builder<'a> {
             spend,
             period_levels,
             levels,
+            backend: crate::solve::Backend::default(),
         }
     }
 

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use crate::explain::rate_ahead;
 use crate::model::{Objective, Plan};
 use crate::program::{ConstraintSource, Program};
-use crate::solve::{remaining, solve, PlanReport, SolveError, SolveOptions, Status};
+use crate::solve::{
+    build_program, remaining, solve, PlanReport, SolveError, SolveOptions, SolverChoice, Status,
+};
 
 /// The bound a frontier sweeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,12 +111,15 @@ pub fn frontier(
     from: f64,
     to: f64,
     time_limit: Option<Duration>,
+    solver: SolverChoice,
 ) -> Result<Frontier, SolveError> {
     let deadline = time_limit.map(|limit| Instant::now() + limit);
+    solver.check_available()?;
     let sweeper = Sweeper {
         plan,
         over,
         deadline,
+        solver,
     };
     // Slopes can be followed only where the curve is piecewise linear and concave:
     // a linear program swept over a right-hand side. Whole-unit drivers make it a
@@ -139,6 +144,7 @@ struct Sweeper<'a> {
     plan: &'a Plan,
     over: Sweep,
     deadline: Option<Instant>,
+    solver: SolverChoice,
 }
 
 impl Sweeper<'_> {
@@ -156,6 +162,7 @@ impl Sweeper<'_> {
         let options = SolveOptions {
             time_limit: self.time_left(),
             explain: false,
+            solver: self.solver,
         };
         solve(&self.over.apply(self.plan, bound), &options)
     }
@@ -215,7 +222,7 @@ impl Sweeper<'_> {
             if self.out_of_time() {
                 return Ok((points, false));
             }
-            let program = Program::build(&self.over.apply(self.plan, bound));
+            let program = build_program(&self.over.apply(self.plan, bound), self.solver)?;
             let Some(index) = program
                 .named
                 .iter()
@@ -378,8 +385,15 @@ mod tests {
         // dollar) fills the first 50; then b (1.5) until the 0.2 margin floor binds:
         // 0.8 (150 + 1.5 x) - (50 + x) = 0.2 (150 + 1.5 x) gives x = 400, a budget
         // of 450 and revenue 150 + 600 = 750, which stays beyond.
-        let frontier =
-            frontier(&worked_example(0.2), Sweep::BudgetCap, 0.0, 600.0, None).expect("sweep");
+        let frontier = frontier(
+            &worked_example(0.2),
+            Sweep::BudgetCap,
+            0.0,
+            600.0,
+            None,
+            SolverChoice::Auto,
+        )
+        .expect("sweep");
         assert!(frontier.complete);
         let bounds: Vec<f64> = frontier.points.iter().map(|p| p.bound).collect();
         assert_eq!(bounds.len(), 4, "{bounds:?}");
@@ -404,7 +418,15 @@ mod tests {
     #[test]
     fn frontier_matches_independent_re_solves_between_breakpoints() {
         let plan = worked_example(0.2);
-        let frontier = frontier(&plan, Sweep::BudgetCap, 0.0, 600.0, None).expect("sweep");
+        let frontier = frontier(
+            &plan,
+            Sweep::BudgetCap,
+            0.0,
+            600.0,
+            None,
+            SolverChoice::Auto,
+        )
+        .expect("sweep");
         let pieces: Vec<(f64, f64, f64)> = frontier
             .points
             .windows(2)
@@ -445,7 +467,15 @@ mod tests {
         // the budget of 100 runs out; beyond, no plan.
         let mut plan = worked_example(0.2);
         plan.objective = Objective::MinimizeSpend;
-        let frontier = frontier(&plan, Sweep::RevenueTarget, 100.0, 300.0, None).expect("sweep");
+        let frontier = frontier(
+            &plan,
+            Sweep::RevenueTarget,
+            100.0,
+            300.0,
+            None,
+            SolverChoice::Auto,
+        )
+        .expect("sweep");
         let bounds: Vec<f64> = frontier.points.iter().map(|p| p.bound).collect();
         assert!(
             near(bounds[0], 100.0) && near(bounds[1], 150.0) && near(bounds[2], 225.0),
@@ -469,8 +499,15 @@ mod tests {
         // the mix is a = 50 (end of segment 1), b = 50; above it the margin binds and b
         // shrinks; b leaves where a alone meets the floor: a's 50 units give margin
         // (0.8 * 150 - 50) / 150 = 0.4667, so b = 0 from 0.4667 on.
-        let frontier =
-            frontier(&worked_example(0.2), Sweep::MinMargin, 0.0, 0.6, None).expect("sweep");
+        let frontier = frontier(
+            &worked_example(0.2),
+            Sweep::MinMargin,
+            0.0,
+            0.6,
+            None,
+            SolverChoice::Auto,
+        )
+        .expect("sweep");
         let leaving = frontier
             .points
             .iter()

@@ -1,4 +1,5 @@
-//! The embedded backend: one stage of a [`Program`] solved with good_lp's microlp.
+//! The solver engines: one stage of a [`Program`] solved with good_lp's microlp or,
+//! with the `highs` feature, with HiGHS.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use good_lp::{
     WithTimeLimit,
 };
 
-use super::{Direction, SolveError};
+use super::{Backend, Direction, SolveError};
 use crate::model::Sense;
 use crate::program::{LinExpr, Program, Row};
 
@@ -38,12 +39,71 @@ fn expression(expr: &LinExpr, vars: &[Variable]) -> Expression {
     expression + expr.constant
 }
 
-/// Solves `program` with the extra `holds` rows for `objective` in `direction`.
+/// Solves `program` with the extra `holds` rows for `objective` in `direction`, on
+/// the program's engine.
+pub(crate) fn solve_stage(
+    program: &Program,
+    holds: &[Row],
+    objective: &LinExpr,
+    direction: Direction,
+    time_limit: Option<Duration>,
+) -> Result<StageOutcome, SolveError> {
+    match program.backend {
+        Backend::Microlp => solve_microlp(program, holds, objective, direction, time_limit),
+        #[cfg(feature = "highs")]
+        Backend::Highs => {
+            super::highs::HighsSession::new(program).solve(holds, objective, direction, time_limit)
+        }
+        #[cfg(not(feature = "highs"))]
+        Backend::Highs => Err(SolveError::Unavailable(Backend::Highs)),
+    }
+}
+
+/// Solves the lexicographic stages of one program in turn, keeping what the engine
+/// can reuse between them: HiGHS keeps its model and basis, so a later stage (one
+/// more row, a new objective) starts from the earlier optimum instead of from
+/// scratch. microlp solves each stage afresh.
+pub(crate) struct StageSolver<'p> {
+    program: &'p Program,
+    #[cfg(feature = "highs")]
+    highs: Option<super::highs::HighsSession<'p>>,
+}
+
+impl<'p> StageSolver<'p> {
+    pub(crate) fn new(program: &'p Program) -> Self {
+        StageSolver {
+            program,
+            #[cfg(feature = "highs")]
+            highs: None,
+        }
+    }
+
+    /// Solves the next stage: `holds` extends (or loosens) the previous stage's.
+    pub(crate) fn solve(
+        &mut self,
+        holds: &[Row],
+        objective: &LinExpr,
+        direction: Direction,
+        time_limit: Option<Duration>,
+    ) -> Result<StageOutcome, SolveError> {
+        #[cfg(feature = "highs")]
+        if self.program.backend == Backend::Highs {
+            let program = self.program;
+            let session = self
+                .highs
+                .get_or_insert_with(|| super::highs::HighsSession::new(program));
+            return session.solve(holds, objective, direction, time_limit);
+        }
+        solve_stage(self.program, holds, objective, direction, time_limit)
+    }
+}
+
+/// [`solve_stage`] on microlp.
 ///
 /// microlp's branch and bound occasionally gives up on an integral candidate it
 /// misjudges numerically; the stage is then tried once more with the rows as written
 /// instead of scaled, before the failure is reported.
-pub(crate) fn solve_stage(
+fn solve_microlp(
     program: &Program,
     holds: &[Row],
     objective: &LinExpr,

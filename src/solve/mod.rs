@@ -7,6 +7,8 @@
 //! reported.
 
 mod backend;
+#[cfg(feature = "highs")]
+mod highs;
 mod report;
 
 pub use report::{
@@ -18,10 +20,96 @@ use std::time::{Duration, Instant};
 
 use crate::model::{Objective, Plan, Sense};
 use crate::program::{LinExpr, Program, Row};
-use backend::StageOutcome;
+use backend::{StageOutcome, StageSolver};
 
-/// Name of the embedded solver backend, reported in results.
-pub const SOLVER_NAME: &str = "microlp";
+/// A solver engine.
+///
+/// microlp (pure Rust) is always compiled in; HiGHS (C++) only with the `highs`
+/// cargo feature. Both are named here so that a request can ask for either and be
+/// told clearly when its engine is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// microlp: dependency-free and quick on small and medium plans.
+    #[default]
+    Microlp,
+    /// HiGHS: much faster on large plans and on integer drivers.
+    Highs,
+}
+
+impl Backend {
+    /// Every engine, compiled in or not.
+    pub const ALL: [Backend; 2] = [Backend::Microlp, Backend::Highs];
+
+    /// The engine's name as results and `--version` report it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Microlp => "microlp",
+            Backend::Highs => "highs",
+        }
+    }
+
+    /// Whether this build can run the engine.
+    pub fn is_available(self) -> bool {
+        match self {
+            Backend::Microlp => true,
+            Backend::Highs => cfg!(feature = "highs"),
+        }
+    }
+
+    /// The engines this build can run.
+    pub fn available() -> Vec<Backend> {
+        Backend::ALL
+            .into_iter()
+            .filter(|backend| backend.is_available())
+            .collect()
+    }
+}
+
+/// With HiGHS compiled in, `AUTO` hands it programs with at least this many
+/// variables (and every program with integer variables). Measured with
+/// `cargo bench --features highs --bench backends`: below a few hundred variables
+/// microlp answers as fast (both well under a millisecond) without crossing into
+/// C++; above, HiGHS pulls ahead quickly (see the README's backend table).
+pub const AUTO_HIGHS_MIN_VARIABLES: usize = 500;
+
+/// Which engine a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SolverChoice {
+    /// The best engine compiled in for the program at hand: HiGHS for large or
+    /// integer programs when available, microlp otherwise.
+    #[default]
+    Auto,
+    /// Exactly this engine; an error if the build lacks it.
+    Only(Backend),
+}
+
+impl SolverChoice {
+    /// Whether this build can honour the choice.
+    pub fn check_available(self) -> Result<(), SolveError> {
+        match self {
+            SolverChoice::Only(backend) if !backend.is_available() => {
+                Err(SolveError::Unavailable(backend))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The engine that solves `program`.
+    pub fn resolve(self, program: &Program) -> Result<Backend, SolveError> {
+        self.check_available()?;
+        Ok(match self {
+            SolverChoice::Only(backend) => backend,
+            SolverChoice::Auto
+                if Backend::Highs.is_available()
+                    && (program.is_mixed_integer()
+                        || program.vars.len() >= AUTO_HIGHS_MIN_VARIABLES) =>
+            {
+                Backend::Highs
+            }
+            SolverChoice::Auto => Backend::Microlp,
+        })
+    }
+}
 
 /// Explanations may take this many times the solve's own time ...
 pub const EXPLAIN_BUDGET_FACTOR: u32 = 10;
@@ -46,6 +134,8 @@ pub struct SolveOptions {
     /// for an infeasible one. They cost extra solves; batch runs that need only
     /// allocations turn them off.
     pub explain: bool,
+    /// The solver engine.
+    pub solver: SolverChoice,
 }
 
 impl Default for SolveOptions {
@@ -53,6 +143,7 @@ impl Default for SolveOptions {
         SolveOptions {
             time_limit: None,
             explain: true,
+            solver: SolverChoice::Auto,
         }
     }
 }
@@ -77,6 +168,9 @@ pub enum SolveError {
     /// The solver backend failed (numerical trouble, unsupported input).
     #[error("the solver failed: {0}")]
     Backend(String),
+    /// The request asked for an engine this build does not include.
+    #[error("the {} solver is not compiled into this build (available: {}); rebuild with `--features {}` or ask for SOLVER_AUTO", .0.name(), available_names(), .0.name())]
+    Unavailable(Backend),
     /// A time budget ran out. Only explanations report this: a solve that runs out
     /// of time is a [`Status::TimeLimit`] result.
     #[error("the time budget ran out")]
@@ -113,10 +207,25 @@ pub struct ProgramSolution {
     pub message: String,
 }
 
+fn available_names() -> String {
+    Backend::available()
+        .iter()
+        .map(|backend| backend.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The program of `plan`, to be solved by the engine `choice` picks for it.
+pub fn build_program(plan: &Plan, choice: SolverChoice) -> Result<Program, SolveError> {
+    let mut program = Program::build(plan);
+    program.backend = choice.resolve(&program)?;
+    Ok(program)
+}
+
 /// Solves a validated plan and reports allocation, totals and constraints.
 pub fn solve(plan: &Plan, options: &SolveOptions) -> Result<PlanReport, SolveError> {
     let started = Instant::now();
-    let program = Program::build(plan);
+    let program = build_program(plan, options.solver)?;
     let solution = solve_program(plan, &program, options)?;
     let mut report = PlanReport::new(plan, &program, &solution, started.elapsed());
     if options.explain {
@@ -217,6 +326,7 @@ pub fn solve_program(
         .all(|pair| pair[0].gross_margin == pair[1].gross_margin);
     let stage_count = if uniform_margin { 2 } else { 3 };
 
+    let mut solver = StageSolver::new(program);
     let mut holds: Vec<Hold<'_>> = Vec::new();
     let mut best: Option<Vec<f64>> = None;
     let mut solved_stages = 0;
@@ -224,7 +334,7 @@ pub fn solve_program(
         .into_iter()
         .take(stage_count)
     {
-        let values = match solve_holding(program, &mut holds, objective, direction, deadline)? {
+        let values = match solve_holding(&mut solver, &mut holds, objective, direction, deadline)? {
             StageOutcome::Optimal(values) => values,
             StageOutcome::Unbounded => {
                 let message = format!(
@@ -337,20 +447,14 @@ impl Hold<'_> {
 /// Solves one stage with the earlier stages held at their optima, loosening the holds
 /// when round-off makes them infeasible.
 fn solve_holding(
-    program: &Program,
+    solver: &mut StageSolver<'_>,
     holds: &mut [Hold<'_>],
     objective: &LinExpr,
     direction: Direction,
     deadline: Option<Instant>,
 ) -> Result<StageOutcome, SolveError> {
     let rows = |holds: &[Hold<'_>]| holds.iter().map(Hold::row).collect::<Vec<_>>();
-    let mut outcome = backend::solve_stage(
-        program,
-        &rows(holds),
-        objective,
-        direction,
-        remaining(deadline),
-    )?;
+    let mut outcome = solver.solve(&rows(holds), objective, direction, remaining(deadline))?;
     for &tolerance in &HOLD_TOLERANCES[1..] {
         if holds.is_empty() || !matches!(outcome, StageOutcome::Infeasible) {
             break;
@@ -360,13 +464,7 @@ fn solve_holding(
         for hold in holds.iter_mut() {
             hold.tolerance = hold.tolerance.max(tolerance);
         }
-        outcome = backend::solve_stage(
-            program,
-            &rows(holds),
-            objective,
-            direction,
-            remaining(deadline),
-        )?;
+        outcome = solver.solve(&rows(holds), objective, direction, remaining(deadline))?;
     }
     Ok(outcome)
 }

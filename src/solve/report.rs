@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{ProgramSolution, Status, SOLVER_NAME};
+use super::{ProgramSolution, Status};
 use crate::explain::{Diagnosis, ShadowPrice};
 use crate::model::{Driver, Objective, Plan, Sense};
 use crate::program::{ratio, Levels, Measure, Program};
@@ -193,7 +193,7 @@ impl PlanReport {
             prices_with_integers_fixed: false,
             diagnosis: None,
             solver: SolverStats {
-                name: SOLVER_NAME,
+                name: program.backend.name(),
                 elapsed,
                 stages: solution.stages,
                 variables: program.vars.len(),

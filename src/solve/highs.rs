@@ -1,0 +1,213 @@
+//! The HiGHS engine (cargo feature `highs`).
+//!
+//! The model is handed to HiGHS directly through the `highs` crate (the one good_lp
+//! wraps) rather than through good_lp's solver adapter, for two things the adapter
+//! cannot do: keep one model across the lexicographic stages, so that each later
+//! stage (one more row, a new objective) starts from the earlier basis instead of
+//! from scratch; and report the proven gap when an integer solve runs out of time.
+
+use std::time::Duration;
+
+use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, RowProblem, Sense as HighsSense};
+
+use super::backend::StageOutcome;
+use super::{Direction, SolveError};
+use crate::model::Sense;
+use crate::program::{LinExpr, Program, Row};
+
+/// One program's model in HiGHS, kept between stages.
+pub(crate) struct HighsSession<'p> {
+    program: &'p Program,
+    /// The model as the last stage left it (with its basis), once built.
+    model: Option<Model>,
+    /// The hold rows the model carries beyond the program's own rows.
+    holds: Vec<Row>,
+    /// The model's column of every program variable.
+    columns: Vec<Col>,
+    /// The objective coefficient of every column in the model.
+    costs: Vec<f64>,
+}
+
+impl<'p> HighsSession<'p> {
+    pub(crate) fn new(program: &'p Program) -> Self {
+        HighsSession {
+            program,
+            model: None,
+            holds: Vec::new(),
+            columns: Vec::new(),
+            costs: Vec::new(),
+        }
+    }
+
+    /// Solves the program with `holds` for `objective` in `direction`. When the
+    /// holds extend those of the previous call, the model and its basis are reused.
+    pub(crate) fn solve(
+        &mut self,
+        holds: &[Row],
+        objective: &LinExpr,
+        direction: Direction,
+        time_limit: Option<Duration>,
+    ) -> Result<StageOutcome, SolveError> {
+        if time_limit.is_some_and(|limit| limit.is_zero()) {
+            return Ok(StageOutcome::TimedOut);
+        }
+        let costs = self.dense_costs(objective);
+        let reusable = holds.len() >= self.holds.len() && holds[..self.holds.len()] == self.holds;
+        let mut model = match self.model.take() {
+            Some(mut model) if reusable => {
+                for row in &holds[self.holds.len()..] {
+                    add_row(&mut model, &self.columns, row)?;
+                }
+                for ((&column, &old), &new) in self.columns.iter().zip(&self.costs).zip(&costs) {
+                    if old != new {
+                        model.change_column_cost(column, new);
+                    }
+                }
+                model
+            }
+            _ => self.build(holds, &costs)?,
+        };
+        model.set_sense(match direction {
+            Direction::Maximise => HighsSense::Maximise,
+            Direction::Minimise => HighsSense::Minimise,
+        });
+        set_option(
+            &mut model,
+            "time_limit",
+            time_limit.map_or(f64::INFINITY, |limit| limit.as_secs_f64()),
+        )?;
+        self.holds = holds.to_vec();
+        self.costs = costs;
+
+        let (outcome, model) = self.run(model)?;
+        self.model = Some(model);
+        Ok(outcome)
+    }
+
+    /// Runs HiGHS once and reads the outcome, handing the model back for reuse.
+    fn run(&self, model: Model) -> Result<(StageOutcome, Model), SolveError> {
+        let integer = self.program.is_mixed_integer();
+        let solved = model
+            .try_solve()
+            .map_err(|status| SolveError::Backend(format!("HiGHS failed: {status:?}")))?;
+        let status = solved.status();
+        let feasible = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
+        let values = || -> Vec<f64> { solved.get_solution().columns().to_vec() };
+        let outcome = match status {
+            HighsModelStatus::Optimal if feasible => StageOutcome::Optimal(values()),
+            HighsModelStatus::ModelEmpty if self.program.vars.is_empty() => {
+                StageOutcome::Optimal(Vec::new())
+            }
+            HighsModelStatus::Infeasible => StageOutcome::Infeasible,
+            HighsModelStatus::Unbounded => StageOutcome::Unbounded,
+            HighsModelStatus::UnboundedOrInfeasible => {
+                // Presolve can tell only that one of the two holds; the simplex
+                // without presolve tells which.
+                let mut model = Model::from(solved);
+                set_option(&mut model, "presolve", "off")?;
+                let (outcome, mut model) = self.run(model)?;
+                set_option(&mut model, "presolve", "choose")?;
+                return Ok((outcome, model));
+            }
+            HighsModelStatus::ReachedTimeLimit
+            | HighsModelStatus::ReachedInterrupt
+            | HighsModelStatus::ReachedIterationLimit
+            | HighsModelStatus::ReachedSolutionLimit
+            | HighsModelStatus::ReachedMemoryLimit => {
+                if integer && feasible {
+                    StageOutcome::Feasible {
+                        values: values(),
+                        gap: solved.mip_gap(),
+                    }
+                } else {
+                    StageOutcome::TimedOut
+                }
+            }
+            other => {
+                return Err(SolveError::Backend(format!(
+                    "HiGHS ended with status {other:?}"
+                )))
+            }
+        };
+        Ok((outcome, Model::from(solved)))
+    }
+
+    /// A fresh model of the program, its `holds` and the objective `costs`.
+    fn build(&mut self, holds: &[Row], costs: &[f64]) -> Result<Model, SolveError> {
+        let mut problem = RowProblem::default();
+        let columns: Vec<Col> = self
+            .program
+            .vars
+            .iter()
+            .zip(costs)
+            .map(|(var, &cost)| {
+                problem.add_column_with_integrality(cost, var.lower..=var.upper, var.integer)
+            })
+            .collect();
+        for row in self.program.rows.iter().chain(holds) {
+            let terms = merged_terms(&row.expr);
+            let factors = terms
+                .iter()
+                .filter_map(|&(var, coefficient)| Some((*columns.get(var)?, coefficient)));
+            match row.sense {
+                Sense::LessEqual => problem.add_row(..=row.rhs, factors),
+                Sense::GreaterEqual => problem.add_row(row.rhs.., factors),
+                Sense::Equal => problem.add_row(row.rhs..=row.rhs, factors),
+            };
+        }
+        self.columns = columns;
+        let mut model = problem
+            .try_optimise(HighsSense::Maximise)
+            .map_err(|status| {
+                SolveError::Backend(format!("HiGHS refused the model: {status:?}"))
+            })?;
+        model.make_quiet();
+        // Later stages hold earlier optima exactly: an integer solve must prove
+        // optimality, not stop within HiGHS's default 0.01 % gap.
+        set_option(&mut model, "mip_rel_gap", 0.0)?;
+        // Each request runs on one of the server's solver threads.
+        set_option(&mut model, "threads", 1)?;
+        Ok(model)
+    }
+
+    /// The objective as one coefficient per column.
+    fn dense_costs(&self, objective: &LinExpr) -> Vec<f64> {
+        let mut costs = vec![0.0; self.program.vars.len()];
+        for &(var, coefficient) in &objective.terms {
+            if let Some(cost) = costs.get_mut(var) {
+                *cost += coefficient;
+            }
+        }
+        costs
+    }
+}
+
+/// A row's terms with repeated variables summed: HiGHS refuses duplicate entries.
+fn merged_terms(expr: &LinExpr) -> Vec<(usize, f64)> {
+    expr.clone().normalized().terms
+}
+
+fn add_row(model: &mut Model, columns: &[Col], row: &Row) -> Result<(), SolveError> {
+    let factors: Vec<(Col, f64)> = merged_terms(&row.expr)
+        .into_iter()
+        .filter_map(|(var, coefficient)| Some((*columns.get(var)?, coefficient)))
+        .collect();
+    let added = match row.sense {
+        Sense::LessEqual => model.try_add_row(..=row.rhs, factors),
+        Sense::GreaterEqual => model.try_add_row(row.rhs.., factors),
+        Sense::Equal => model.try_add_row(row.rhs..=row.rhs, factors),
+    };
+    added
+        .map(|_| ())
+        .map_err(|status| SolveError::Backend(format!("HiGHS refused a hold row: {status:?}")))
+}
+
+fn set_option<V: highs::HighsOptionValue>(
+    model: &mut Model,
+    option: &str,
+    value: V,
+) -> Result<(), SolveError> {
+    model
+        .try_set_option(option, value)
+        .map_err(|status| SolveError::Backend(format!("HiGHS refused option {option}: {status:?}")))
+}
