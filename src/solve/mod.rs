@@ -378,7 +378,12 @@ pub fn solve_program(
                 let Some(values) = best else {
                     return Ok(no_plan(
                         Status::TimeLimit,
-                        "time limit reached before any plan was found",
+                        if program.is_mixed_integer() {
+                            "time limit reached before any plan was found: no whole-unit plan \
+                             found in time (allow more time, or solve with HiGHS)"
+                        } else {
+                            "time limit reached before any plan was found"
+                        },
                     ));
                 };
                 let message = format!(

@@ -721,3 +721,62 @@ fn equal_links_pin_units_together() {
     assert_close(report.totals.revenue, 650.0 / 3.0);
     assert!(constraint(&report, "link[half]").binding);
 }
+
+/// A bounded knapsack: 36 whole-unit drivers whose revenue per unit is close to
+/// 1.6× their cost, up to 3 units each, and a budget for about half of everything.
+/// The LP bound is tight for every subset, so branch and bound must enumerate a
+/// great many of them.
+fn knapsack() -> Plan {
+    let drivers = (0..36)
+        .map(|i| {
+            let cost = 1_000.0 + ((i * 37) % 101) as f64 * 13.0;
+            let rate = cost * (1.6 + ((i * 53) % 17) as f64 * 1e-3);
+            let mut driver = driver(&format!("d{i}"), 0.8, &[(None, rate)], 1);
+            driver.unit_cost = cost;
+            driver.integer = true;
+            driver.max_units = vec![Some(3.0)];
+            driver
+        })
+        .collect();
+    let mut plan = plan(&["total"], drivers);
+    plan.budget_cap = Some(80_777.0);
+    plan
+}
+
+#[test]
+fn an_integer_solve_out_of_time_reports_its_best_plan_and_gap() {
+    let limit = Duration::from_millis(1_500);
+    let options = SolveOptions {
+        time_limit: Some(limit),
+        explain: false,
+        solver: SolverChoice::Only(Backend::Microlp),
+    };
+    let started = Instant::now();
+    let report = solve(&knapsack(), &options).expect("an answer, not an error");
+    // Never hangs: the limit holds within the time one branch-and-bound node and the
+    // verification take.
+    assert!(
+        started.elapsed() < limit + Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    match report.status {
+        Status::TimeLimit if report.has_solution => {
+            // The best plan found, within budget, with a proven gap.
+            let gap = report.relative_gap.expect("a gap");
+            assert!(gap.is_finite() && gap >= 0.0, "{gap}");
+            assert!(report.totals.spend <= 80_777.0 + 1e-6);
+            assert!(report.message.contains("best plan found"), "{}", report.message);
+        }
+        Status::TimeLimit => {
+            assert!(report.message.contains("no whole-unit plan"), "{}", report.message)
+        }
+        // A faster machine may prove the optimum in time: then it is optimal and
+        // whole.
+        Status::Optimal => assert!(report
+            .drivers
+            .iter()
+            .all(|d| (d.units - d.units.round()).abs() < 1e-9)),
+        other => panic!("unexpected {other:?}: {}", report.message),
+    }
+}
