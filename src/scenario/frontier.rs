@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::explain::rate_ahead;
 use crate::model::{Objective, Plan};
 use crate::program::{ConstraintSource, Program};
-use crate::solve::{remaining, solve, PlanReport, SolveError, SolveOptions, Status};
+use crate::solve::{expired, remaining, solve, PlanReport, SolveError, SolveOptions, Status};
 
 /// The bound a frontier sweeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,8 +147,7 @@ impl Sweeper<'_> {
     }
 
     fn out_of_time(&self) -> bool {
-        self.deadline
-            .is_some_and(|deadline| Instant::now() >= deadline)
+        expired(self.deadline)
     }
 
     /// The full solve (no explanations) at `bound`.
