@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::convert::Limits;
 use crate::pb::{self, planner_service_server::PlannerServiceServer};
@@ -111,6 +111,7 @@ pub async fn serve_with(
             "serving tradeoff.v1.PlannerService"
         );
     }
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
         .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
@@ -118,7 +119,10 @@ pub async fn serve_with(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(planner)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+        // Replies are small writes: without TCP_NODELAY each would wait for the
+        // client's delayed ACK (~40 ms). tonic's own `tcp_nodelay` setting does
+        // not apply to a listener passed in, so it is set on the stream here.
+        .serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;
         });
     tokio::pin!(server);

@@ -67,7 +67,7 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitStatus, CliError> {
             env!("CARGO_PKG_VERSION")
         );
         eprintln!(
-            "solving on {} workers, {} more calls may wait, at most {:.0} s per call",
+            "solver pool: workers {}, queue {}, at most {:.0} s per call",
             pool.workers,
             pool.queue,
             args.max_solve_time.as_secs_f64()
