@@ -16,6 +16,13 @@ pub enum Error {
     /// The caller's deadline passed before the solve finished.
     #[error("the deadline passed before the solve finished")]
     DeadlineExceeded,
+    /// The server is at capacity: every solver busy and every place in its queue
+    /// taken. Retry after the delay it gives.
+    #[error(transparent)]
+    Overloaded(#[from] crate::pool::Full),
+    /// The solver thread ended without an answer: it panicked.
+    #[error(transparent)]
+    Worker(#[from] crate::pool::JobError),
     /// Something outside the model went wrong (a worker thread died).
     #[error("internal error: {0}")]
     Internal(String),

@@ -19,7 +19,10 @@
 //! - [`scenario`]: alternatives to a plan: exact frontiers over one bound.
 //! - [`planner`]: the one call both faces make: request in, result out.
 //! - [`error`]: the library's [`Error`].
-//! - [`service`]: the tonic `PlannerService` (thin: convert, solve off the runtime).
+//! - [`pool`]: admission control: a bounded pool of solver threads and a bounded
+//!   queue, with panics caught.
+//! - [`service`]: the tonic `PlannerService` (thin: request ids, admission, solve
+//!   off the runtime within the deadline, map errors).
 //! - [`server`]: [`serve`] a listener until a shutdown signal, with health and
 //!   reflection.
 //! - [`cli`]: the `tradeoff` command line.
@@ -32,6 +35,7 @@ pub mod explain;
 pub mod model;
 pub mod pb;
 pub mod planner;
+pub mod pool;
 pub mod program;
 pub mod scenario;
 pub mod server;

@@ -239,7 +239,7 @@ pub fn server_info(limits: &Limits, max_scenarios: usize) -> pb::GetServerInfoRe
 }
 
 /// The tighter of two optional time limits.
-fn tighter(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+pub(crate) fn tighter(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -1,18 +1,19 @@
-//! Serving the planner: health, reflection, message limits, request tracing and a
-//! graceful shutdown with a bounded drain.
+//! Serving the planner: health, reflection, message limits, admission control,
+//! request tracing and a graceful shutdown with a bounded drain.
 
 use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::convert::Limits;
 use crate::pb::{self, planner_service_server::PlannerServiceServer};
+use crate::pool::{BeforeJob, PoolConfig, SolverPool};
 use crate::service::Planner;
 
 /// How a server runs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     /// Plan size limits, refused with RESOURCE_EXHAUSTED above them.
     pub limits: Limits,
@@ -24,6 +25,16 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Most scenarios in one `RunScenarios` call (more: RESOURCE_EXHAUSTED).
     pub max_scenarios: usize,
+    /// Solves running at once and waiting for a worker; a call that finds both
+    /// full is refused at once with RESOURCE_EXHAUSTED and a retry delay.
+    pub pool: PoolConfig,
+    /// Longest any one call may solve, whatever its deadline and time limit say
+    /// (then a TIME_LIMIT result): nothing a client abandons runs for ever.
+    pub max_solve_time: Duration,
+    /// Run on the solver thread before each solve, inside its panic guard: fault
+    /// injection for tests. No request can set it.
+    #[doc(hidden)]
+    pub before_solve: Option<BeforeJob>,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +45,9 @@ impl Default for ServerConfig {
             max_response_bytes: 64 * 1024 * 1024,
             drain_timeout: Duration::from_secs(10),
             max_scenarios: crate::service::DEFAULT_MAX_SCENARIOS,
+            pool: PoolConfig::default(),
+            max_solve_time: crate::service::DEFAULT_MAX_SOLVE_TIME,
+            before_solve: None,
         }
     }
 }
@@ -77,15 +91,27 @@ pub async fn serve_with(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
+    let pool = SolverPool::with_before_job(config.pool, config.before_solve.clone());
+    let size = pool.config();
     let planner = PlannerServiceServer::new(
-        Planner::new(config.limits).with_max_scenarios(config.max_scenarios),
+        Planner::new(config.limits)
+            .with_max_scenarios(config.max_scenarios)
+            .with_max_solve_time(config.max_solve_time)
+            .with_pool(pool),
     )
     .max_decoding_message_size(config.max_request_bytes)
     .max_encoding_message_size(config.max_response_bytes);
 
     if let Ok(address) = listener.local_addr() {
-        tracing::info!(%address, "serving tradeoff.v1.PlannerService");
+        tracing::info!(
+            %address,
+            workers = size.workers,
+            queue = size.queue,
+            max_solve_time = ?config.max_solve_time,
+            "serving tradeoff.v1.PlannerService"
+        );
     }
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
         .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
@@ -93,7 +119,10 @@ pub async fn serve_with(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(planner)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+        // Replies are small writes: without TCP_NODELAY each would wait for the
+        // client's delayed ACK (~40 ms). tonic's own `tcp_nodelay` setting does
+        // not apply to a listener passed in, so it is set on the stream here.
+        .serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;
         });
     tokio::pin!(server);

@@ -660,8 +660,14 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// A server with extra `serve` flags.
+    fn start_with(flags: &[&str]) -> Server {
         let mut child = tradeoff()
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -1816,6 +1822,117 @@ fn batch_gives_up_on_a_server_that_never_answers() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn load_reports_throughput_latency_and_codes() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    // One worker and no queue for three clients: some calls may be refused.
+    let server = Server::start_with(&["--workers", "1", "--queue", "0"]);
+    let url = server.url();
+    let output = run(&[
+        "load",
+        path_str(&plan),
+        "--server",
+        &url,
+        "--clients",
+        "3",
+        "--duration",
+        "1s",
+        "--no-explain",
+        "--format",
+        "json",
+    ]);
+    assert_code(&output, 0);
+    let report = json_stdout(&output);
+    assert_eq!(report["server"], url.as_str());
+    assert_eq!(report["clients"], 3);
+    let calls = report["calls"].as_u64().expect("calls");
+    let codes = report["codes"].as_object().expect("codes by name");
+    let counted: u64 = codes
+        .values()
+        .map(|code| code["calls"].as_u64().expect("calls per code"))
+        .sum();
+    assert_eq!(counted, calls, "{report}");
+    for code in codes.keys() {
+        assert!(
+            code == "OK" || code == "RESOURCE_EXHAUSTED",
+            "unexpected {code}: {report}"
+        );
+    }
+    let ok = codes["OK"]["calls"].as_u64().expect("OK calls");
+    assert!(ok > 0, "{report}");
+    let seconds = number(&report, "/seconds");
+    assert!((1.0..3.0).contains(&seconds), "{report}");
+    assert_near(&report, "/throughput", ok as f64 / seconds);
+    let (p50, p99, max) = (
+        number(&report, "/latency/p50Ms"),
+        number(&report, "/latency/p99Ms"),
+        number(&report, "/latency/maxMs"),
+    );
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{report}");
+    assert!(stderr(&output).contains("loading"), "{}", describe(&output));
+
+    // The table names each code with its latency.
+    let output = run(&[
+        "load",
+        path_str(&plan),
+        "--server",
+        &url,
+        "--clients",
+        "1",
+        "--duration",
+        "200ms",
+    ]);
+    assert_code(&output, 0);
+    let table = stdout(&output);
+    assert!(table.contains("OK") && table.contains("p99 ms"), "{table}");
+    drop(server);
+
+    // Nobody there: exit 1, naming the server.
+    let output = run(&[
+        "load",
+        path_str(&plan),
+        "--server",
+        &url,
+        "--duration",
+        "1s",
+    ]);
+    assert_code(&output, 1);
+    assert!(stderr(&output).contains(&url), "{}", describe(&output));
+}
+
+#[test]
+fn serve_help_explains_admission_control() {
+    let output = run(&["serve", "--help"]);
+    assert_code(&output, 0);
+    let help = stdout(&output);
+    for needle in [
+        "--workers",
+        "--queue",
+        "--max-solve-time",
+        "RESOURCE_EXHAUSTED",
+        "x-request-id",
+    ] {
+        assert!(
+            help.contains(needle),
+            "serve --help lacks {needle}:\n{help}"
+        );
+    }
+    let output = run(&["load", "--help"]);
+    assert_code(&output, 0);
+    let help = stdout(&output);
+    for needle in [
+        "Exit codes",
+        "Examples",
+        "tradeoff load ",
+        "RESOURCE_EXHAUSTED",
+    ] {
+        assert!(help.contains(needle), "load --help lacks {needle}:\n{help}");
+    }
+    let output = run(&["serve", "--workers", "0"]);
+    assert_code(&output, 2);
 }
 
 // ---------------------------------------------------------------------------------

@@ -658,6 +658,10 @@ impl Remote {
                 "the results file was closed".into(),
             ))),
             Err(status) => Err(match status.code() {
+                // A server at capacity: later, or another server, will take it.
+                Code::ResourceExhausted if remote::busy(&status) => {
+                    Failure::Retry(format!("busy: {}", status.message()))
+                }
                 Code::InvalidArgument | Code::ResourceExhausted | Code::Unimplemented => {
                     Failure::Fatal(remote::status_error(url, &status))
                 }

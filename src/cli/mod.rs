@@ -6,6 +6,7 @@ mod batch;
 mod evaluate;
 mod frontier;
 mod info;
+mod load;
 mod plot;
 mod remote;
 mod scenarios;
@@ -38,7 +39,7 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (solvers: microlp)");
 /// Sales-strategy optimizer: growth drivers, costs and returns in; the
 /// revenue-maximizing budget split that meets the margin requirements out.
 #[derive(Debug, Parser)]
-#[command(name = "tradeoff", version = VERSION, propagate_version = true, after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json > result.json\n  tradeoff batch --plan plan.json scenarios.csv --out results.csv\n  tradeoff serve --listen 127.0.0.1:50051\n\n{EXIT_CODES}"))]
+#[command(name = "tradeoff", version = VERSION, propagate_version = true, after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json > result.json\n  tradeoff batch --plan plan.json scenarios.csv --out results.csv\n  tradeoff serve --listen 127.0.0.1:50051\n  tradeoff load plan.json --server http://127.0.0.1:50051 --clients 8\n\n{EXIT_CODES}"))]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,7 +51,7 @@ enum Command {
     #[command(after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json --time-limit 30s > result.json\n  tradeoff solve plan.json --server http://127.0.0.1:50051\n\n{EXIT_CODES}"))]
     Solve(solve::SolveArgs),
     /// Serve the gRPC API (tradeoff.v1.PlannerService, health, reflection).
-    #[command(after_help = format!("Example:\n  RUST_LOG=info tradeoff serve --listen 127.0.0.1:50051\n\nStops on SIGINT or SIGTERM: health turns NOT_SERVING, in-flight calls drain.\n\n{EXIT_CODES}"))]
+    #[command(after_help = format!("{SERVE_HELP}\n\n{EXIT_CODES}"))]
     Serve(serve::ServeArgs),
     /// Score a given allocation against a plan: totals, broken rules, gap to the
     /// optimum.
@@ -70,6 +71,10 @@ enum Command {
         after_help = "Examples:\n  tradeoff info\n  tradeoff info --server http://127.0.0.1:50051 --format json"
     )]
     Info(info::InfoArgs),
+    /// Drive a server with concurrent clients for a while: throughput, p50/p99
+    /// latency and calls per status code.
+    #[command(after_help = LOAD_HELP)]
+    Load(load::LoadArgs),
 }
 
 /// The solver engine, as a flag.
@@ -94,6 +99,41 @@ impl SolverArg {
         }) as i32
     }
 }
+
+const SERVE_HELP: &str = "\
+Example:
+  RUST_LOG=info tradeoff serve --listen 127.0.0.1:50051 --workers 4 --queue 8
+
+Admission control: at most --workers solves run at once and up to --queue more
+wait for a worker; a call that finds both full is refused at once with
+RESOURCE_EXHAUSTED and a google.rpc.RetryInfo delay. A RunScenarios call is refused
+so only when it cannot start; once started, its scenarios wait their turn.
+
+Time: the client's deadline (grpc-timeout) and options.time_limit are passed to
+the solver, which stops itself; a client that goes away stops its solves at the
+next check; --max-solve-time caps every call. A solver panic answers INTERNAL and
+the server serves on.
+
+Request ids: a call's x-request-id metadata (or a new id when it has none) is
+logged with everything the call does (RUST_LOG=info) and echoed in the reply's
+metadata.
+
+Stops on SIGINT or SIGTERM: health turns NOT_SERVING, in-flight calls drain.";
+
+const LOAD_HELP: &str = "\
+Examples:
+  tradeoff load examples/saas_quarterly_plan.json --server http://127.0.0.1:50051 --clients 8 --duration 30s
+  tradeoff load plan.json --server http://127.0.0.1:50051 --no-explain --deadline 2s --format json
+
+Each client has its own connection and sends its next Optimize call as soon as the
+last one answered; a call refused with RESOURCE_EXHAUSTED waits the retry delay the
+server gave. The report (stdout) counts calls per gRPC status code with their
+latency; progress goes to stderr.
+
+Exit codes:
+  0  the run finished and at least one call answered OK
+  1  the server is unreachable, or no call answered OK
+  2  bad input: unreadable or malformed plan file, bad flags";
 
 const BATCH_HELP: &str = "\
 Examples:
@@ -326,6 +366,7 @@ pub fn run() -> ExitCode {
         Command::Frontier(args) => frontier::run(args),
         Command::Batch(args) => batch::run(args),
         Command::Info(args) => info::run(args),
+        Command::Load(args) => load::run(args),
     };
     match status {
         Ok(status) => status.into(),

@@ -90,6 +90,10 @@ pub(super) fn status_error(url: &str, status: &tonic::Status) -> CliError {
                 CliError::Invalid(violations)
             }
         }
+        // A busy server says when to come back; an oversized plan never fits.
+        Code::ResourceExhausted if busy(status) => {
+            CliError::Failed(format!("the server at {url} is busy: {}", status.message()))
+        }
         Code::ResourceExhausted => CliError::TooLarge(status.message().to_string()),
         Code::FailedPrecondition => CliError::Usage(format!("{url}: {}", status.message())),
         Code::Unavailable => CliError::Connect {
@@ -98,4 +102,10 @@ pub(super) fn status_error(url: &str, status: &tonic::Status) -> CliError {
         },
         code => CliError::Failed(format!("server answered {code:?}: {}", status.message())),
     }
+}
+
+/// Whether `status` is a server at capacity (RESOURCE_EXHAUSTED with a retry
+/// delay) rather than a request over a limit: the first is worth retrying.
+pub(super) fn busy(status: &tonic::Status) -> bool {
+    status.code() == Code::ResourceExhausted && status.get_details_retry_info().is_some()
 }

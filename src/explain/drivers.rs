@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::model::Plan;
 use crate::program::Program;
 use crate::solve::{
-    remaining, solve_program, Backend, SolveError, SolveOptions, SolverChoice, Status,
+    expired, remaining, solve_program, Backend, SolveError, SolveOptions, SolverChoice, Status,
 };
 
 /// Plans with more drivers than this get no break-even scales: each driver costs a
@@ -34,7 +34,7 @@ pub fn break_even_scales(
     let mut scales = Vec::with_capacity(plan.drivers.len());
     for (index, &is_funded) in funded.iter().enumerate() {
         let probe = |scale: f64| -> Result<Option<bool>, SolveError> {
-            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            if expired(deadline) {
                 return Ok(None);
             }
             funded_at(plan, index, scale, backend, deadline)

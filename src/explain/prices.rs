@@ -7,7 +7,7 @@ use super::bound_domain;
 use super::warm::WarmStart;
 use crate::model::{Objective, Sense};
 use crate::program::{Measure, Program};
-use crate::solve::{first_objective, first_optimum, remaining, Optimum, SolveError};
+use crate::solve::{expired, first_objective, first_optimum, remaining, Optimum, SolveError};
 
 /// The price of one named constraint.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -251,10 +251,7 @@ impl<'a> Prober<'a> {
     /// the first-order effect of moving the bound, which keeps the optimal value
     /// piecewise linear in the offset, so the price is the exact derivative.
     fn value_at(&self, index: usize, offset: f64) -> Result<Option<f64>, SolveError> {
-        if self
-            .deadline
-            .is_some_and(|deadline| Instant::now() >= deadline)
-        {
+        if expired(self.deadline) {
             return Err(SolveError::OutOfTime);
         }
         self.probes.set(self.probes.get() + 1);
@@ -385,10 +382,7 @@ impl<'a> Prober<'a> {
         };
         let bound = self.program.named[index].bound;
         let solution_at = |h: f64| -> Result<Option<Option<(f64, Vec<f64>)>>, SolveError> {
-            if self
-                .deadline
-                .is_some_and(|deadline| Instant::now() >= deadline)
-            {
+            if expired(self.deadline) {
                 return Err(SolveError::OutOfTime);
             }
             self.probes.set(self.probes.get() + 1);

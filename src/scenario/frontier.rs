@@ -13,7 +13,8 @@ use crate::explain::rate_ahead;
 use crate::model::{Objective, Plan};
 use crate::program::{ConstraintSource, Program};
 use crate::solve::{
-    build_program, remaining, solve, PlanReport, SolveError, SolveOptions, SolverChoice, Status,
+    build_program, expired, remaining, solve, PlanReport, SolveError, SolveOptions, SolverChoice,
+    Status,
 };
 
 /// The bound a frontier sweeps.
@@ -153,8 +154,7 @@ impl Sweeper<'_> {
     }
 
     fn out_of_time(&self) -> bool {
-        self.deadline
-            .is_some_and(|deadline| Instant::now() >= deadline)
+        expired(self.deadline)
     }
 
     /// The full solve (no explanations) at `bound`.

@@ -86,6 +86,10 @@ impl<'p> StageSolver<'p> {
         direction: Direction,
         time_limit: Option<Duration>,
     ) -> Result<StageOutcome, SolveError> {
+        // A cancelled request (its caller went away) starts no new solve.
+        if super::cancel::cancelled() {
+            return Ok(StageOutcome::TimedOut);
+        }
         #[cfg(feature = "highs")]
         if self.program.backend == Backend::Highs {
             let program = self.program;

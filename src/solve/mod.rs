@@ -7,9 +7,12 @@
 //! reported.
 
 mod backend;
+mod cancel;
 #[cfg(feature = "highs")]
 mod highs;
 mod report;
+
+pub use cancel::{with_cancel, CancelOnDrop, CancelToken};
 
 pub use report::{
     marginal_return, position, ConstraintReport, DriverPeriodReport, DriverReport, PlanReport,
@@ -299,16 +302,14 @@ pub fn optimize_expr(
     } else {
         Direction::Minimise
     };
-    Ok(
-        match backend::solve_stage(program, &[], expr, direction, time_limit)? {
-            StageOutcome::Optimal(values) | StageOutcome::Feasible { values, .. } => {
-                Optimum::Value(expr.eval(&values), values)
-            }
-            StageOutcome::Infeasible => Optimum::Infeasible,
-            StageOutcome::Unbounded => Optimum::Unbounded,
-            StageOutcome::TimedOut => Optimum::TimedOut,
-        },
-    )
+    Ok(match stage(program, &[], expr, direction, time_limit)? {
+        StageOutcome::Optimal(values) | StageOutcome::Feasible { values, .. } => {
+            Optimum::Value(expr.eval(&values), values)
+        }
+        StageOutcome::Infeasible => Optimum::Infeasible,
+        StageOutcome::Unbounded => Optimum::Unbounded,
+        StageOutcome::TimedOut => Optimum::TimedOut,
+    })
 }
 
 /// Solves the lexicographic stages of `plan`'s objective on `program`.
@@ -475,9 +476,34 @@ fn solve_holding(
 }
 
 /// The time left until an optional deadline (zero once it has passed): the time
-/// limit to hand a solve that must end by then.
+/// limit to hand a solve that must end by then. Zero, deadline or not, once the
+/// thread's [`CancelToken`] is cancelled: the caller has gone away.
 pub fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    if cancel::cancelled() {
+        return Some(Duration::ZERO);
+    }
     deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
+}
+
+/// Whether work that must end by `deadline` has to stop now: the deadline has
+/// passed, or the thread's [`CancelToken`] is cancelled.
+pub fn expired(deadline: Option<Instant>) -> bool {
+    cancel::cancelled() || deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
+
+/// One stage solve through the backend, unless the request was cancelled: every
+/// solve goes through here, so a cancelled request starts no new one.
+fn stage(
+    program: &Program,
+    holds: &[Row],
+    objective: &LinExpr,
+    direction: Direction,
+    time_limit: Option<Duration>,
+) -> Result<StageOutcome, SolveError> {
+    if cancel::cancelled() {
+        return Ok(StageOutcome::TimedOut);
+    }
+    backend::solve_stage(program, holds, objective, direction, time_limit)
 }
 
 fn no_plan(status: Status, message: &str) -> ProgramSolution {

@@ -766,10 +766,18 @@ fn an_integer_solve_out_of_time_reports_its_best_plan_and_gap() {
             let gap = report.relative_gap.expect("a gap");
             assert!(gap.is_finite() && gap >= 0.0, "{gap}");
             assert!(report.totals.spend <= 80_777.0 + 1e-6);
-            assert!(report.message.contains("best plan found"), "{}", report.message);
+            assert!(
+                report.message.contains("best plan found"),
+                "{}",
+                report.message
+            );
         }
         Status::TimeLimit => {
-            assert!(report.message.contains("no whole-unit plan"), "{}", report.message)
+            assert!(
+                report.message.contains("no whole-unit plan"),
+                "{}",
+                report.message
+            )
         }
         // A faster machine may prove the optimum in time: then it is optimal and
         // whole.
