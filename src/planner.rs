@@ -219,9 +219,14 @@ impl ScenarioBatch {
     }
 }
 
-/// What a server with `limits` offers (the `GetServerInfo` answer; `tradeoff info`
-/// prints the same for the binary itself).
-pub fn server_info(limits: &Limits, max_scenarios: usize) -> pb::GetServerInfoResponse {
+/// What a server configured so offers (the `GetServerInfo` answer; `tradeoff info`
+/// prints the same for the binary itself, with the server defaults).
+pub fn server_info(
+    limits: &Limits,
+    max_scenarios: usize,
+    pool: crate::pool::PoolConfig,
+    max_solve_time: Duration,
+) -> pb::GetServerInfoResponse {
     let count = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
     pb::GetServerInfoResponse {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -235,6 +240,9 @@ pub fn server_info(limits: &Limits, max_scenarios: usize) -> pb::GetServerInfoRe
         max_segments: count(limits.max_segments),
         max_variables: count(limits.max_variables),
         max_scenarios: count(max_scenarios),
+        solver_threads: count(pool.workers),
+        queue_capacity: count(pool.queue),
+        max_solve_time: Some(pbjson_types::Duration::from(max_solve_time)),
     }
 }
 

@@ -178,6 +178,8 @@ impl PlannerService for Planner {
         Ok(Response::new(planner::server_info(
             &self.limits,
             self.max_scenarios,
+            self.pool.config(),
+            self.max_solve_time,
         )))
     }
 

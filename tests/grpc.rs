@@ -1834,6 +1834,7 @@ async fn server_info_names_the_engines_and_limits() {
         ..ServerConfig::default()
     };
     let max_variables = config.limits.max_variables;
+    let (workers, queue) = (config.pool.workers, config.pool.queue);
     let mut server = start_with(config).await;
     let info = server
         .client
@@ -1848,6 +1849,8 @@ async fn server_info_names_the_engines_and_limits() {
     }
     assert_eq!(info.available_solvers, expected);
     assert_eq!(info.max_scenarios, 123);
+    assert_eq!(info.solver_threads as usize, workers, "{info:?}");
+    assert_eq!(info.queue_capacity as usize, queue, "{info:?}");
     assert_eq!(info.max_variables as usize, max_variables, "{info:?}");
     server.stop().await.expect("clean shutdown");
 }

@@ -8,7 +8,7 @@ use crate::planner;
 #[derive(Debug, clap::Args)]
 pub(super) struct InfoArgs {
     /// Ask this server (e.g. http://127.0.0.1:50051) instead of describing this
-    /// binary.
+    /// binary (whose admission figures are then `tradeoff serve`'s defaults).
     #[arg(long, env = "TRADEOFF_SERVER")]
     server: Option<String>,
     /// Output format.
@@ -20,7 +20,12 @@ pub(super) struct InfoArgs {
 
 pub(super) fn run(args: InfoArgs) -> Result<ExitStatus, CliError> {
     let info = match &args.server {
-        None => planner::server_info(&args.limits.limits(), crate::service::DEFAULT_MAX_SCENARIOS),
+        None => planner::server_info(
+            &args.limits.limits(),
+            crate::service::DEFAULT_MAX_SCENARIOS,
+            crate::pool::PoolConfig::default(),
+            crate::service::DEFAULT_MAX_SOLVE_TIME,
+        ),
         Some(url) => remote::call(url, |mut client| async move {
             client.get_server_info(pb::GetServerInfoRequest {}).await
         })?,
@@ -44,7 +49,8 @@ fn render(info: &pb::GetServerInfoResponse) -> String {
          solvers:        {}\n\
          auto picks HiGHS (when available) from {} variables, and for integer drivers\n\
          limits:         {} drivers, {} periods, {} segments per driver, {} variables\n\
-         scenarios:      at most {} per RunScenarios call",
+         scenarios:      at most {} per RunScenarios call\n\
+         admission:      {} solver threads, {} queued calls, {} s at most per call",
         info.version,
         solvers.join(", "),
         info.auto_highs_min_variables,
@@ -53,5 +59,10 @@ fn render(info: &pb::GetServerInfoResponse) -> String {
         info.max_segments,
         info.max_variables,
         info.max_scenarios,
+        info.solver_threads,
+        info.queue_capacity,
+        info.max_solve_time
+            .as_ref()
+            .map_or(0, |limit| limit.seconds),
     )
 }
