@@ -722,12 +722,14 @@ fn equal_links_pin_units_together() {
     assert!(constraint(&report, "link[half]").binding);
 }
 
-/// A bounded knapsack: 36 whole-unit drivers whose revenue per unit is close to
+/// A bounded knapsack: 90 whole-unit drivers whose revenue per unit is close to
 /// 1.6× their cost, up to 3 units each, and a budget for about half of everything.
 /// The LP bound is tight for every subset, so branch and bound must enumerate a
 /// great many of them.
+const KNAPSACK_ITEMS: usize = 90;
+
 fn knapsack() -> Plan {
-    let drivers = (0..36)
+    let drivers = (0..KNAPSACK_ITEMS)
         .map(|i| {
             let cost = 1_000.0 + ((i * 37) % 101) as f64 * 13.0;
             let rate = cost * (1.6 + ((i * 53) % 17) as f64 * 1e-3);
@@ -739,7 +741,7 @@ fn knapsack() -> Plan {
         })
         .collect();
     let mut plan = plan(&["total"], drivers);
-    plan.budget_cap = Some(80_777.0);
+    plan.budget_cap = Some(KNAPSACK_ITEMS as f64 * 2_243.7);
     plan
 }
 
@@ -765,7 +767,7 @@ fn an_integer_solve_out_of_time_reports_its_best_plan_and_gap() {
             // The best plan found, within budget, with a proven gap.
             let gap = report.relative_gap.expect("a gap");
             assert!(gap.is_finite() && gap >= 0.0, "{gap}");
-            assert!(report.totals.spend <= 80_777.0 + 1e-6);
+            assert!(report.totals.spend <= KNAPSACK_ITEMS as f64 * 2_243.7 + 1e-6);
             assert!(
                 report.message.contains("best plan found"),
                 "{}",
@@ -787,4 +789,24 @@ fn an_integer_solve_out_of_time_reports_its_best_plan_and_gap() {
             .all(|d| (d.units - d.units.round()).abs() < 1e-9)),
         other => panic!("unexpected {other:?}: {}", report.message),
     }
+}
+
+/// HiGHS proves the knapsack that microlp runs out of time on optimal, with a
+/// whole-unit plan within the budget.
+#[cfg(feature = "highs")]
+#[test]
+fn highs_proves_the_knapsack_optimal() {
+    let options = SolveOptions {
+        time_limit: Some(Duration::from_secs(30)),
+        explain: false,
+        solver: SolverChoice::Only(Backend::Highs),
+    };
+    let report = solve(&knapsack(), &options).expect("solve");
+    assert_eq!(report.status, Status::Optimal, "{}", report.message);
+    assert_eq!(report.solver.name, "highs");
+    assert!(report.totals.spend <= KNAPSACK_ITEMS as f64 * 2_243.7 + 1e-6);
+    assert!(report
+        .drivers
+        .iter()
+        .all(|d| (d.units - d.units.round()).abs() < 1e-9 && d.units <= 3.0));
 }
