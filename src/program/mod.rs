@@ -386,10 +386,13 @@ impl<'a> Builder<'a> {
                 let period = &plan.periods[t];
                 let driver_revenue = LinExpr::sum_exprs(revenue.iter().map(|r| &r[t]));
                 let spend_t = LinExpr::sum_exprs(spend.iter().map(|s| &s[t]));
-                let mut gross_profit = LinExpr::default();
-                for (i, driver) in plan.drivers.iter().enumerate() {
-                    gross_profit = gross_profit.plus_scaled(&revenue[i][t], driver.gross_margin);
-                }
+                // One sum, normalized once (not once per driver: quadratic).
+                let mut gross_profit = LinExpr::sum_exprs_scaled(
+                    plan.drivers
+                        .iter()
+                        .zip(&revenue)
+                        .map(|(driver, revenue)| (&revenue[t], driver.gross_margin)),
+                );
                 gross_profit.constant += plan.baseline_gross_margin * period.baseline_revenue;
                 let mut revenue_t = driver_revenue.clone();
                 revenue_t.constant += period.baseline_revenue;

@@ -29,6 +29,19 @@ pub(crate) enum StageOutcome {
     TimedOut,
 }
 
+impl StageOutcome {
+    /// The outcome's name, for logs.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            StageOutcome::Optimal(_) => "optimal",
+            StageOutcome::Feasible { .. } => "feasible",
+            StageOutcome::Infeasible => "infeasible",
+            StageOutcome::Unbounded => "unbounded",
+            StageOutcome::TimedOut => "timed out",
+        }
+    }
+}
+
 fn expression(expr: &LinExpr, vars: &[Variable]) -> Expression {
     let mut expression = Expression::with_capacity(expr.terms.len());
     for &(var, coefficient) in &expr.terms {

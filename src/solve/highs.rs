@@ -51,10 +51,24 @@ impl<'p> HighsSession<'p> {
         if time_limit.is_some_and(|limit| limit.is_zero()) {
             return Ok(StageOutcome::TimedOut);
         }
+        let started = std::time::Instant::now();
         let costs = self.dense_costs(objective);
-        let reusable = holds.len() >= self.holds.len() && holds[..self.holds.len()] == self.holds;
+        // The model can go on when the new holds keep the old ones' rows (their
+        // bounds may have been loosened) and perhaps add more.
+        let reusable = holds.len() >= self.holds.len()
+            && holds
+                .iter()
+                .zip(&self.holds)
+                .all(|(new, old)| new.expr == old.expr && new.sense == old.sense);
+        let warm = reusable && self.model.is_some();
         let mut model = match self.model.take() {
             Some(mut model) if reusable => {
+                let first_hold = self.program.rows.len();
+                for (index, (new, old)) in holds.iter().zip(&self.holds).enumerate() {
+                    if new.rhs != old.rhs {
+                        change_row_bounds(&mut model, first_hold + index, new)?;
+                    }
+                }
                 for row in &holds[self.holds.len()..] {
                     add_row(&mut model, &self.columns, row)?;
                 }
@@ -62,6 +76,16 @@ impl<'p> HighsSession<'p> {
                     if old != new {
                         model.change_column_cost(column, new);
                     }
+                }
+                // The earlier basis is the head start of a linear program;
+                // presolve would discard it. (Integer programs keep presolve: branch
+                // and bound needs it more than any basis.)
+                // The basis stays primal feasible (up to the new hold) while the
+                // objective changes: the primal simplex goes on from it, where the
+                // dual simplex would first have to repair dual feasibility.
+                if !self.program.is_mixed_integer() {
+                    set_option(&mut model, "presolve", "off")?;
+                    set_option(&mut model, "simplex_strategy", PRIMAL_SIMPLEX)?;
                 }
                 model
             }
@@ -81,6 +105,13 @@ impl<'p> HighsSession<'p> {
 
         let (outcome, model) = self.run(model)?;
         self.model = Some(model);
+        tracing::debug!(
+            warm,
+            holds = holds.len(),
+            outcome = outcome.name(),
+            elapsed = ?started.elapsed(),
+            "HiGHS stage"
+        );
         Ok(outcome)
     }
 
@@ -94,7 +125,9 @@ impl<'p> HighsSession<'p> {
         let feasible = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
         let values = || -> Vec<f64> { solved.get_solution().columns().to_vec() };
         let outcome = match status {
-            HighsModelStatus::Optimal if feasible => StageOutcome::Optimal(values()),
+            // An optimum HiGHS flags as slightly infeasible after unscaling is still
+            // taken: the plan is verified against every row before it is reported.
+            HighsModelStatus::Optimal => StageOutcome::Optimal(values()),
             HighsModelStatus::ModelEmpty if self.program.vars.is_empty() => {
                 StageOutcome::Optimal(Vec::new())
             }
@@ -200,6 +233,30 @@ fn add_row(model: &mut Model, columns: &[Col], row: &Row) -> Result<(), SolveErr
     added
         .map(|_| ())
         .map_err(|status| SolveError::Backend(format!("HiGHS refused a hold row: {status:?}")))
+}
+
+/// HiGHS's `simplex_strategy` value for the primal simplex.
+const PRIMAL_SIMPLEX: i32 = 4;
+
+/// The bounds of `row`, the model's row `index`, set in place.
+fn change_row_bounds(model: &mut Model, index: usize, row: &Row) -> Result<(), SolveError> {
+    let (lower, upper) = match row.sense {
+        Sense::LessEqual => (f64::NEG_INFINITY, row.rhs),
+        Sense::GreaterEqual => (row.rhs, f64::INFINITY),
+        Sense::Equal => (row.rhs, row.rhs),
+    };
+    let index = highs_sys::HighsInt::try_from(index)
+        .map_err(|_| SolveError::Backend(format!("row {index} is beyond HiGHS's index range")))?;
+    // SAFETY: the pointer is the live model `model` owns, borrowed mutably for the
+    // call; `index` is a row of it (a hold added after the program's rows).
+    let status =
+        unsafe { highs_sys::Highs_changeRowBounds(model.as_mut_ptr(), index, lower, upper) };
+    if status == highs_sys::kHighsStatusError {
+        return Err(SolveError::Backend(format!(
+            "HiGHS refused new bounds for row {index}"
+        )));
+    }
+    Ok(())
 }
 
 fn set_option<V: highs::HighsOptionValue>(

@@ -229,6 +229,13 @@ pub fn build_program(plan: &Plan, choice: SolverChoice) -> Result<Program, Solve
 pub fn solve(plan: &Plan, options: &SolveOptions) -> Result<PlanReport, SolveError> {
     let started = Instant::now();
     let program = build_program(plan, options.solver)?;
+    tracing::debug!(
+        variables = program.vars.len(),
+        rows = program.rows.len(),
+        backend = program.backend.name(),
+        elapsed = ?started.elapsed(),
+        "program built"
+    );
     let solution = solve_program(plan, &program, options)?;
     let mut report = PlanReport::new(plan, &program, &solution, started.elapsed());
     if options.explain {
