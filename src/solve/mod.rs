@@ -70,10 +70,11 @@ impl Backend {
 
 /// With HiGHS compiled in, `AUTO` hands it programs with at least this many
 /// variables (and every program with integer variables). Measured with
-/// `cargo bench --features highs --bench backends`: below a few hundred variables
-/// microlp answers as fast (both well under a millisecond) without crossing into
-/// C++; above, HiGHS pulls ahead quickly (see the README's backend table).
-pub const AUTO_HIGHS_MIN_VARIABLES: usize = 500;
+/// `cargo bench --features highs --bench backends` (the README's engine table): the
+/// two break even at about 240 variables (2.8 ms each); below, microlp is quicker
+/// (1.3 against 1.6 ms at 96), above, HiGHS pulls away (5 against 10 ms at 480,
+/// 20 against 92 ms at 2,000).
+pub const AUTO_HIGHS_MIN_VARIABLES: usize = 250;
 
 /// Which engine a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
