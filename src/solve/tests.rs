@@ -722,14 +722,13 @@ fn equal_links_pin_units_together() {
     assert!(constraint(&report, "link[half]").binding);
 }
 
-/// A bounded knapsack: 90 whole-unit drivers whose revenue per unit is close to
-/// 1.6× their cost, up to 3 units each, and a budget for about half of everything.
-/// The LP bound is tight for every subset, so branch and bound must enumerate a
-/// great many of them.
-const KNAPSACK_ITEMS: usize = 90;
-
-fn knapsack() -> Plan {
-    let drivers = (0..KNAPSACK_ITEMS)
+/// A bounded knapsack: `items` whole-unit drivers whose revenue per unit is close
+/// to 1.6× their cost, up to 3 units each, and a budget for about half of
+/// everything. The LP bound is tight for every subset, so branch and bound must
+/// enumerate a great many of them: at 90 items neither engine proves the optimum
+/// within seconds; at 36 both do.
+fn knapsack(items: usize) -> Plan {
+    let drivers = (0..items)
         .map(|i| {
             let cost = 1_000.0 + ((i * 37) % 101) as f64 * 13.0;
             let rate = cost * (1.6 + ((i * 53) % 17) as f64 * 1e-3);
@@ -741,72 +740,90 @@ fn knapsack() -> Plan {
         })
         .collect();
     let mut plan = plan(&["total"], drivers);
-    plan.budget_cap = Some(KNAPSACK_ITEMS as f64 * 2_243.7);
+    plan.budget_cap = Some(knapsack_budget(items));
     plan
+}
+
+fn knapsack_budget(items: usize) -> f64 {
+    items as f64 * 2_243.7
+}
+
+fn whole(report: &PlanReport) -> bool {
+    report
+        .drivers
+        .iter()
+        .all(|d| (d.units - d.units.round()).abs() < 1e-9 && d.units <= 3.0)
 }
 
 #[test]
 fn an_integer_solve_out_of_time_reports_its_best_plan_and_gap() {
-    let limit = Duration::from_millis(1_500);
-    let options = SolveOptions {
-        time_limit: Some(limit),
-        explain: false,
-        solver: SolverChoice::Only(Backend::Microlp),
-    };
-    let started = Instant::now();
-    let report = solve(&knapsack(), &options).expect("an answer, not an error");
-    // Never hangs: the limit holds within the time one branch-and-bound node and the
-    // verification take.
-    assert!(
-        started.elapsed() < limit + Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
-    match report.status {
-        Status::TimeLimit if report.has_solution => {
-            // The best plan found, within budget, with a proven gap.
-            let gap = report.relative_gap.expect("a gap");
-            assert!(gap.is_finite() && gap >= 0.0, "{gap}");
-            assert!(report.totals.spend <= KNAPSACK_ITEMS as f64 * 2_243.7 + 1e-6);
-            assert!(
-                report.message.contains("best plan found"),
-                "{}",
-                report.message
-            );
-        }
-        Status::TimeLimit => {
-            assert!(
+    for backend in Backend::available() {
+        let limit = Duration::from_millis(1_500);
+        let options = SolveOptions {
+            time_limit: Some(limit),
+            explain: false,
+            solver: SolverChoice::Only(backend),
+        };
+        let started = Instant::now();
+        let report = solve(&knapsack(90), &options).expect("an answer, not an error");
+        // Never hangs: the limit holds within the time one branch-and-bound node
+        // and the verification take.
+        assert!(
+            started.elapsed() < limit + Duration::from_secs(2),
+            "{}: {:?}",
+            backend.name(),
+            started.elapsed()
+        );
+        match report.status {
+            Status::TimeLimit if report.has_solution => {
+                // The best plan found, whole and within budget, with a proven gap.
+                let gap = report.relative_gap.expect("a gap");
+                assert!(gap.is_finite() && gap >= 0.0, "{gap}");
+                assert!(report.totals.spend <= knapsack_budget(90) + 1e-6);
+                assert!(whole(&report));
+                assert!(
+                    report.message.contains("best plan found"),
+                    "{}",
+                    report.message
+                );
+            }
+            Status::TimeLimit => assert!(
                 report.message.contains("no whole-unit plan"),
                 "{}",
                 report.message
-            )
+            ),
+            // A faster machine may prove the optimum in time.
+            Status::Optimal => assert!(whole(&report)),
+            other => panic!(
+                "{}: unexpected {other:?}: {}",
+                backend.name(),
+                report.message
+            ),
         }
-        // A faster machine may prove the optimum in time: then it is optimal and
-        // whole.
-        Status::Optimal => assert!(report
-            .drivers
-            .iter()
-            .all(|d| (d.units - d.units.round()).abs() < 1e-9)),
-        other => panic!("unexpected {other:?}: {}", report.message),
     }
 }
 
-/// HiGHS proves the knapsack that microlp runs out of time on optimal, with a
-/// whole-unit plan within the budget.
+/// Both engines prove the 36-item knapsack optimal, with the same revenue (HiGHS
+/// within its relative gap of a millionth).
 #[cfg(feature = "highs")]
 #[test]
-fn highs_proves_the_knapsack_optimal() {
-    let options = SolveOptions {
-        time_limit: Some(Duration::from_secs(30)),
-        explain: false,
-        solver: SolverChoice::Only(Backend::Highs),
+fn both_engines_prove_a_smaller_knapsack_optimal() {
+    let revenue = |backend: Backend| {
+        let options = SolveOptions {
+            time_limit: Some(Duration::from_secs(60)),
+            explain: false,
+            solver: SolverChoice::Only(backend),
+        };
+        let report = solve(&knapsack(36), &options).expect("solve");
+        assert_eq!(report.status, Status::Optimal, "{}", report.message);
+        assert_eq!(report.solver.name, backend.name());
+        assert!(report.totals.spend <= knapsack_budget(36) + 1e-6);
+        assert!(whole(&report));
+        report.totals.revenue
     };
-    let report = solve(&knapsack(), &options).expect("solve");
-    assert_eq!(report.status, Status::Optimal, "{}", report.message);
-    assert_eq!(report.solver.name, "highs");
-    assert!(report.totals.spend <= KNAPSACK_ITEMS as f64 * 2_243.7 + 1e-6);
-    assert!(report
-        .drivers
-        .iter()
-        .all(|d| (d.units - d.units.round()).abs() < 1e-9 && d.units <= 3.0));
+    let (microlp, highs) = (revenue(Backend::Microlp), revenue(Backend::Highs));
+    assert!(
+        (microlp - highs).abs() <= 1e-6 * microlp,
+        "microlp {microlp} vs HiGHS {highs}"
+    );
 }
