@@ -31,6 +31,7 @@ pub(crate) enum StageOutcome {
 
 impl StageOutcome {
     /// The outcome's name, for logs.
+    #[cfg_attr(not(feature = "highs"), allow(dead_code))]
     pub(crate) fn name(&self) -> &'static str {
         match self {
             StageOutcome::Optimal(_) => "optimal",
