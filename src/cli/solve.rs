@@ -31,7 +31,8 @@ pub(super) struct SolveArgs {
     /// then is reported with status TIME_LIMIT.
     #[arg(long, value_parser = parse_duration)]
     time_limit: Option<Duration>,
-    /// Also draw spend per driver per period (stacked bars) to this SVG file.
+    /// Also draw spend per driver per period (stacked bars) to this file: .svg, or
+    /// .png (1200x700, fonts built in).
     #[arg(long)]
     plot: Option<std::path::PathBuf>,
     /// Skip shadow prices and the infeasibility diagnosis (faster on big plans).
