@@ -3,6 +3,7 @@
 //! The gRPC service runs it on a blocking thread; the CLI runs it in-process. Neither
 //! holds logic the other lacks.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::convert::{self, FieldViolation, Limits, PlanError};
@@ -216,6 +217,35 @@ impl ScenarioBatch {
                 convert::scenario_error_to_pb(id, "INTERNAL", error.to_string(), &[])
             }
         }
+    }
+
+    /// Solves `scenarios` (each with its number in the batch) on `jobs` threads,
+    /// each thread taking the next scenario as it finishes one, and hands every
+    /// result to `deliver` as soon as it is solved, in any order. A thread stops
+    /// when `deliver` returns false (nobody takes results any more). This is
+    /// `tradeoff batch` without `--server`; it is public so that benchmarks time
+    /// that same path.
+    pub fn run_on_threads(
+        &self,
+        scenarios: &[(usize, pb::Scenario)],
+        jobs: usize,
+        deliver: impl Fn(pb::ScenarioResult) -> bool + Sync,
+    ) {
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.max(1).min(scenarios.len()) {
+                let (next, deliver) = (&next, &deliver);
+                scope.spawn(move || {
+                    while let Some((index, scenario)) =
+                        scenarios.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        if !deliver(self.run(*index, scenario, None)) {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
     }
 }
 

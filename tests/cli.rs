@@ -1357,11 +1357,111 @@ fn plots_are_written_as_svg() {
         text.contains("<rect") && text.contains("\na\n") && text.contains("\nb\n"),
         "{text}"
     );
-    // Only SVG is drawn; anything else is refused before solving.
-    let png = dir.path().join("allocation.png");
-    let output = run(&["solve", path_str(&plan), "--plot", path_str(&png)]);
-    assert_code(&output, 2);
-    assert!(!png.exists());
+    // Only SVG and PNG are drawn; anything else is refused before solving.
+    let pdf = dir.path().join("allocation.pdf");
+    let output = run(&["solve", path_str(&plan), "--plot", path_str(&pdf)]);
+    assert_bad_input(&output, &["--plot", "allocation.pdf", "SVG or PNG"]);
+    assert!(!pdf.exists());
+}
+
+/// Width and height from a PNG's IHDR chunk, after checking the signature; then
+/// the decoded 8-bit RGB pixels, row by row.
+fn png_pixels(path: &Path) -> (u32, u32, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|error| panic!("{path:?}: {error}"));
+    assert!(bytes.len() > 33, "{path:?} is {} bytes", bytes.len());
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{path:?}: not a PNG signature"
+    );
+    // The first chunk: length 13, type IHDR, width and height (big-endian).
+    assert_eq!(&bytes[8..16], b"\0\0\0\x0dIHDR", "{path:?}: no IHDR first");
+    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap_or_else(|error| panic!("{path:?} does not decode: {error}"));
+    let mut pixels = vec![0; reader.output_buffer_size().expect("buffer size")];
+    let info = reader
+        .next_frame(&mut pixels)
+        .unwrap_or_else(|error| panic!("{path:?} does not decode: {error}"));
+    assert_eq!(
+        (info.color_type, info.bit_depth),
+        (png::ColorType::Rgb, png::BitDepth::Eight)
+    );
+    assert_eq!((info.width, info.height), (width, height));
+    pixels.truncate(info.buffer_size());
+    (width, height, pixels)
+}
+
+/// Pixels of exactly `rgb`, in rows `rows` (all columns).
+fn count_color(pixels: &[u8], width: u32, rows: std::ops::Range<u32>, rgb: [u8; 3]) -> usize {
+    let row = width as usize * 3;
+    pixels[rows.start as usize * row..rows.end as usize * row]
+        .chunks_exact(3)
+        .filter(|pixel| *pixel == rgb)
+        .count()
+}
+
+/// Dark pixels (text, axes) in rows `rows`.
+fn count_dark(pixels: &[u8], width: u32, rows: std::ops::Range<u32>) -> usize {
+    let row = width as usize * 3;
+    pixels[rows.start as usize * row..rows.end as usize * row]
+        .chunks_exact(3)
+        .filter(|pixel| pixel.iter().all(|&channel| channel < 100))
+        .count()
+}
+
+#[test]
+fn plots_are_written_as_png() {
+    let dir = TempDir::new().unwrap();
+    let plan = write_plan(&dir, "case1.json", &case1());
+    // Case one: a = 50 and b = 50, both in the one period: two stacked bars.
+    let bars = dir.path().join("allocation.PNG");
+    let output = run(&["solve", path_str(&plan), "--plot", path_str(&bars)]);
+    assert_code(&output, 0);
+    let (width, height, pixels) = png_pixels(&bars);
+    assert_eq!((width, height), (1200, 700));
+    // The bars, in the first two colours of the palette, are big blocks: each is
+    // half of a bar 70 % of the plot wide and about 90 % of it high.
+    let a = count_color(&pixels, width, 0..height, [31, 119, 180]);
+    let b = count_color(&pixels, width, 0..height, [255, 127, 14]);
+    assert!(a > 100_000 && b > 100_000, "bar pixels: a {a}, b {b}");
+    // The caption is text in the top 60 rows: some dark pixels, not a solid block.
+    let caption = count_dark(&pixels, width, 0..60);
+    assert!(
+        (200..20_000).contains(&caption),
+        "dark pixels in the caption rows: {caption}"
+    );
+
+    let curve = dir.path().join("frontier.png");
+    let output = run(&[
+        "frontier",
+        path_str(&plan),
+        "--over",
+        "budget_cap",
+        "--from",
+        "0",
+        "--to",
+        "600",
+        "--plot",
+        path_str(&curve),
+    ]);
+    assert_code(&output, 0);
+    let (width, height, pixels) = png_pixels(&curve);
+    assert_eq!((width, height), (1200, 700));
+    // The curve in the palette's first colour, the breakpoints (50 and 450) as
+    // red dots, and text: caption, axis labels, breakpoint labels.
+    let line = count_color(&pixels, width, 0..height, [31, 119, 180]);
+    let dots = count_color(&pixels, width, 0..height, [214, 39, 40]);
+    assert!(line > 2_000, "curve pixels: {line}");
+    assert!(dots > 2 * 100, "breakpoint pixels: {dots}");
+    let caption = count_dark(&pixels, width, 0..60);
+    let everything = count_dark(&pixels, width, 0..height);
+    assert!(
+        caption > 200 && everything > caption + 1_000,
+        "dark pixels: {caption} in the caption, {everything} in all"
+    );
 }
 
 // ---------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
             let batch = &batch;
             let pending = &pending;
             scope.spawn(move || {
-                run_local(batch, pending, jobs, &sender);
+                batch.run_on_threads(pending, jobs, |result| sender.blocking_send(result).is_ok());
                 Ok(())
             })
         } else {
@@ -143,35 +143,6 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
     } else {
         ExitStatus::Success
     })
-}
-
-/// Solves `pending` on `jobs` threads, each taking the next scenario as it finishes
-/// one, and hands every result to `results` (stops when nobody listens).
-fn run_local(
-    batch: &planner::ScenarioBatch,
-    pending: &[(usize, pb::Scenario)],
-    jobs: usize,
-    results: &mpsc::Sender<pb::ScenarioResult>,
-) {
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.min(pending.len()) {
-            let results = results.clone();
-            let next = &next;
-            scope.spawn(move || {
-                while let Some((index, scenario)) =
-                    pending.get(next.fetch_add(1, Ordering::Relaxed))
-                {
-                    if results
-                        .blocking_send(batch.run(*index, scenario, None))
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            });
-        }
-    });
 }
 
 /// Ids already answered in an earlier run's output. Refuses an existing non-empty

@@ -45,7 +45,8 @@ pub(super) struct FrontierArgs {
     /// Sweep on this server instead of in-process.
     #[arg(long, env = "TRADEOFF_SERVER")]
     server: Option<String>,
-    /// Also draw the curve, breakpoints labelled, to this SVG file.
+    /// Also draw the curve, each breakpoint labelled with the drivers that enter or
+    /// leave there, to this file: .svg, or .png (1200x700, fonts built in).
     #[arg(long)]
     plot: Option<std::path::PathBuf>,
     /// Wall-clock budget for the whole sweep.

@@ -48,7 +48,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Solve a plan file, in-process or on a server.
-    #[command(after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json --time-limit 30s > result.json\n  tradeoff solve plan.json --server http://127.0.0.1:50051\n\n{EXIT_CODES}"))]
+    #[command(after_help = format!("Examples:\n  tradeoff solve examples/saas_quarterly_plan.json\n  tradeoff solve plan.json --format json --time-limit 30s > result.json\n  tradeoff solve plan.json --server http://127.0.0.1:50051\n  tradeoff solve plan.json --plot allocation.png\n\n{EXIT_CODES}"))]
     Solve(solve::SolveArgs),
     /// Serve the gRPC API (tradeoff.v1.PlannerService, health, reflection).
     #[command(after_help = format!("{SERVE_HELP}\n\n{EXIT_CODES}"))]
@@ -59,7 +59,7 @@ enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// The optimum as a function of one bound: every breakpoint of the curve and the
     /// drivers that enter or leave there.
-    #[command(after_help = format!("Examples:\n  tradeoff frontier plan.json --over budget_cap --from 0 --to 600\n  tradeoff frontier plan.json --over min_margin --from 0.1 --to 0.3 --format json\n\nExit codes:\n  0  the whole range was swept\n  1  error\n  2  bad input\n  5  the time limit cut the sweep short (the points found are printed)"))]
+    #[command(after_help = format!("Examples:\n  tradeoff frontier plan.json --over budget_cap --from 0 --to 600\n  tradeoff frontier plan.json --over min_margin --from 0.1 --to 0.3 --format json\n  tradeoff frontier plan.json --over budget_cap --from 0 --to 600 --plot frontier.png\n\nExit codes:\n  0  the whole range was swept\n  1  error\n  2  bad input\n  5  the time limit cut the sweep short (the points found are printed)"))]
     Frontier(frontier::FrontierArgs),
     /// Solve many variants (scenarios) of one plan, in-process or on servers; each
     /// result is appended to --out as it finishes, and --resume continues a run that

@@ -36,7 +36,8 @@ pub(super) struct SolveArgs {
     /// (or the server) has it.
     #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
     solver: SolverArg,
-    /// Also draw spend per driver per period (stacked bars) to this SVG file.
+    /// Also draw spend per driver per period (stacked bars) to this file: .svg, or
+    /// .png (1200x700, fonts built in).
     #[arg(long)]
     plot: Option<std::path::PathBuf>,
     /// Skip shadow prices and the infeasibility diagnosis (faster on big plans).

@@ -319,3 +319,47 @@ fn invalid_base_is_reported_under_base() {
     };
     assert_eq!(violations[0].field, "base.drivers[1].unit_cost");
 }
+
+#[test]
+fn a_pool_delivers_every_scenario_once_and_stops_when_nobody_listens() {
+    let scenarios: Vec<(usize, pb::Scenario)> = (0..20)
+        .map(|k| {
+            let overrides = pb::ScenarioOverrides {
+                budget_cap: Some(100.0 + 10.0 * k as f64),
+                ..Default::default()
+            };
+            let scenario = pb::Scenario {
+                id: format!("s{k}"),
+                overrides: Some(overrides),
+            };
+            (k, scenario)
+        })
+        .collect();
+    let results = std::sync::Mutex::new(Vec::new());
+    batch().run_on_threads(&scenarios, 3, |result| {
+        results.lock().expect("no panics").push(result);
+        true
+    });
+    let mut results = results.into_inner().expect("no panics");
+    assert_eq!(results.len(), 20);
+    results.sort_by_key(|result| result.scenario_id[1..].parse::<usize>().expect("s<k>"));
+    for (k, result) in results.iter().enumerate() {
+        // Budget B = 100 + 10 k (at most 290, below the 450 where the margin floor
+        // binds): a keeps its 50 units at 3.0, b gets B - 50 at 1.5.
+        let budget = 100.0 + 10.0 * k as f64;
+        assert_eq!(result.scenario_id, format!("s{k}"));
+        assert_solved(
+            result,
+            150.0 + 1.5 * (budget - 50.0),
+            budget,
+            &[50.0, budget - 50.0],
+        );
+    }
+    // Nobody takes results after the first: the one thread stops there.
+    let delivered = std::sync::atomic::AtomicUsize::new(0);
+    batch().run_on_threads(&scenarios, 1, |_| {
+        delivered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        false
+    });
+    assert_eq!(delivered.into_inner(), 1);
+}
