@@ -10,6 +10,12 @@ use crate::{model, pb};
 /// lose all meaningful precision.
 const MAX_MAGNITUDE: f64 = 1e15;
 
+/// Smallest magnitude accepted for a number other than 0. Nothing in a plan is
+/// meaningful below it, and tinier coefficients (`revenue_per_unit: 1e-309`, found
+/// by fuzzing) overflow the solver's pivot arithmetic: microlp asserts, or a plan
+/// that is fine at face value fails.
+pub(super) const MIN_MAGNITUDE: f64 = 1e-15;
+
 /// Longest id or name: they appear inside constraint names.
 const MAX_NAME_LEN: usize = 64;
 
@@ -99,7 +105,8 @@ fn too_large(what: &'static str, actual: usize, limit: usize) -> Result<(), Plan
     Ok(())
 }
 
-/// What a number must satisfy besides being finite and at most [`MAX_MAGNITUDE`].
+/// What a number must satisfy besides being finite, at most [`MAX_MAGNITUDE`] and 0
+/// or at least [`MIN_MAGNITUDE`] in magnitude.
 #[derive(Debug, Clone, Copy)]
 enum Rule {
     Any,
@@ -113,6 +120,7 @@ impl Rule {
     fn allows(self, x: f64) -> bool {
         x.is_finite()
             && x.abs() <= MAX_MAGNITUDE
+            && (x == 0.0 || x.abs() >= MIN_MAGNITUDE)
             && match self {
                 Rule::Any => true,
                 Rule::NonNegative => x >= 0.0,
@@ -154,6 +162,8 @@ impl Violations {
             "must be a finite number"
         } else if x.abs() > MAX_MAGNITUDE {
             "must be at most 1e15 in magnitude"
+        } else if x != 0.0 && x.abs() < MIN_MAGNITUDE {
+            "must be 0 or at least 1e-15 in magnitude"
         } else {
             rule.requirement()
         };
@@ -903,6 +913,17 @@ mod tests {
             p.periods = vec![period("q1")];
             p.periods[0].baseline_revenue = 2e15;
         } => ["periods[0].baseline_revenue"];
+        // Fuzzing (`plan_structured`): a subnormal revenue per unit passed validation
+        // and made microlp assert in its pivot arithmetic.
+        fuzz_tiny_revenue_per_unit_refused: |p| {
+            p.drivers[0].response = vec![segment(None, 1.390671161566996e-309)];
+            p.drivers[0].min_units = Some(47.25);
+        } => ["drivers[0].response[0].revenue_per_unit"];
+        tiny_refused_but_zero_allowed: |p| {
+            p.budget_cap = Some(0.0);
+            p.drivers[0].unit_cost = Some(1e-16);
+            p.drivers[0].seasonality = vec![-1e-300];
+        } => ["drivers[0].seasonality[0]", "drivers[0].unit_cost"];
         huge_negative_refused: |p| {
             p.requirements = Some(pb::Requirements {
                 min_contribution: Some(-2e15),
@@ -1097,6 +1118,7 @@ mod tests {
         plan.drivers[0].unit_cost = Some(-3.0);
         plan.budget_cap = Some(f64::NAN);
         plan.drivers[0].gross_margin = Some(1e300);
+        plan.drivers[0].response[0].revenue_per_unit = 2e-309;
         let described: Vec<String> = violations(&plan).iter().map(ToString::to_string).collect();
         assert_eq!(
             described,
@@ -1104,6 +1126,8 @@ mod tests {
                 "budget_cap: budget_cap must be a finite number, got NaN",
                 "drivers[0].unit_cost: unit_cost must be > 0, got -3",
                 "drivers[0].gross_margin: gross_margin must be at most 1e15 in magnitude, got 1e300",
+                "drivers[0].response[0].revenue_per_unit: revenue_per_unit must be 0 or at \
+                 least 1e-15 in magnitude, got 2e-309",
             ]
         );
     }

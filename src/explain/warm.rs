@@ -119,14 +119,17 @@ impl WarmStart {
             };
             problem.add_constraint(expr, op, rhs * factor);
         }
-        let mut solution = problem.solve().ok()?.into_solution().ok()?;
-        for held in held.values() {
-            solution = solution
-                .fix_var(held.var, held.at_bound)
-                .ok()?
-                .into_solution()
-                .ok()?;
-        }
+        let solution = unless_panicked(|| {
+            let mut solution = problem.solve().ok()?.into_solution().ok()?;
+            for held in held.values() {
+                solution = solution
+                    .fix_var(held.var, held.at_bound)
+                    .ok()?
+                    .into_solution()
+                    .ok()?;
+            }
+            Some(solution)
+        })?;
         Some(WarmStart {
             solution,
             vars,
@@ -155,7 +158,7 @@ impl WarmStart {
         if !(held.lowest..=held.highest).contains(&target) {
             return None;
         }
-        match self.solution.clone().fix_var(held.var, target) {
+        unless_panicked(|| match self.solution.clone().fix_var(held.var, target) {
             Ok(outcome) => {
                 let solution = outcome.into_solution().ok()?;
                 let values = self
@@ -167,7 +170,7 @@ impl WarmStart {
             }
             Err(microlp::Error::Infeasible | microlp::Error::Unbounded) => Some(None),
             Err(_) => None,
-        }
+        })
     }
 
     /// The optimum with constraint `index` moved by `offset` (bound units):
@@ -179,12 +182,21 @@ impl WarmStart {
         if !(held.lowest..=held.highest).contains(&target) {
             return None;
         }
-        match self.solution.clone().fix_var(held.var, target) {
+        unless_panicked(|| match self.solution.clone().fix_var(held.var, target) {
             Ok(outcome) => Some(Some(
                 outcome.into_solution().ok()?.objective() + self.constant,
             )),
             Err(microlp::Error::Infeasible | microlp::Error::Unbounded) => Some(None),
             Err(_) => None,
-        }
+        })
     }
+}
+
+/// `call`'s answer, or `None` ("this start cannot tell") when microlp panicked in
+/// it: microlp asserts on some ill-conditioned programs, and a price the warm start
+/// cannot give falls back to cold re-solves, which turn a panic into an error.
+fn unless_panicked<T>(call: impl FnOnce() -> Option<T>) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call))
+        .ok()
+        .flatten()
 }

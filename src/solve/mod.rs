@@ -343,7 +343,9 @@ pub fn solve_program(
         .into_iter()
         .take(stage_count)
     {
-        let values = match solve_holding(&mut solver, &mut holds, objective, direction, deadline)? {
+        let values = match contain(program.backend, || {
+            solve_holding(&mut solver, &mut holds, objective, direction, deadline)
+        })? {
             StageOutcome::Optimal(values) => values,
             StageOutcome::Unbounded => {
                 let message = format!(
@@ -511,7 +513,29 @@ fn stage(
     if cancel::cancelled() {
         return Ok(StageOutcome::TimedOut);
     }
-    backend::solve_stage(program, holds, objective, direction, time_limit)
+    contain(program.backend, || {
+        backend::solve_stage(program, holds, objective, direction, time_limit)
+    })
+}
+
+/// Runs one call into a solver engine, turning a panic into [`SolveError::Backend`].
+///
+/// microlp asserts on some ill-conditioned programs (a dual edge norm that
+/// overflows, say); a plan that provokes one must get an error, not take down the
+/// CLI, a test or a fuzz target. The server's pool catches panics too, but only as
+/// a last resort for the whole call. The engine's state is dropped with the call.
+pub(crate) fn contain<T>(
+    engine: Backend,
+    call: impl FnOnce() -> Result<T, SolveError>,
+) -> Result<T, SolveError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).unwrap_or_else(|payload| {
+        let message = crate::pool::panic_message(payload.as_ref());
+        tracing::warn!(engine = engine.name(), %message, "the solver panicked");
+        Err(SolveError::Backend(format!(
+            "{} panicked: {message}",
+            engine.name()
+        )))
+    })
 }
 
 fn no_plan(status: Status, message: &str) -> ProgramSolution {

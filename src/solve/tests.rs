@@ -827,3 +827,35 @@ fn both_engines_prove_a_smaller_knapsack_optimal() {
         "microlp {microlp} vs HiGHS {highs}"
     );
 }
+
+/// Fuzzing (`plan_structured`): microlp asserts on a program with a subnormal
+/// coefficient (its dual edge norms overflow). Validation now refuses such numbers
+/// (`fuzz_tiny_revenue_per_unit_refused`); a program that gets one anyway must
+/// still fail with an error, not a panic.
+#[test]
+fn fuzz_solver_panic_is_an_error() {
+    let mut tiny = driver("d0", 1.0, &[(None, 1.390671161566996e-309)], 1);
+    tiny.min_units = vec![47.25];
+    let plan = plan(&["total"], vec![tiny]);
+    let options = SolveOptions {
+        explain: true,
+        ..SolveOptions::default()
+    };
+    match solve(&plan, &options) {
+        Err(SolveError::Backend(message)) => {
+            assert!(message.starts_with("microlp panicked: "), "{message}");
+        }
+        other => panic!("expected a solver error, got {other:?}"),
+    }
+}
+
+#[test]
+fn contained_panic_names_engine_and_message() {
+    let outcome: Result<(), SolveError> = contain(Backend::Microlp, || panic!("singular basis"));
+    assert_eq!(
+        outcome,
+        Err(SolveError::Backend(
+            "microlp panicked: singular basis".into()
+        ))
+    );
+}
