@@ -1310,61 +1310,14 @@ fn pool_of(workers: usize, queue: usize) -> ServerConfig {
     }
 }
 
-/// The bench's synthetic plan (benches/optimize.rs) with `drivers` drivers over
-/// four quarters: two segments each, ramps, recurring costs, a budget cap, a margin
-/// floor and a share cap. It solves in tens of milliseconds for tens of drivers in
-/// a debug build, and its explanations take their whole budget (at least 2 s):
-/// break-even scales re-solve it per driver.
-fn synthetic_plan(drivers: usize) -> pb::Plan {
-    let periods: Vec<pb::Period> = (1..=4)
-        .map(|q| pb::Period {
-            name: format!("Q{q}"),
-            baseline_revenue: 1_000_000.0,
-            fixed_costs: 400_000.0,
-            ..Default::default()
-        })
-        .collect();
-    let drivers: Vec<pb::Driver> = (0..drivers)
-        .map(|i| {
-            let quality = 1.0 + (i * 37 % 101) as f64 / 50.0;
-            pb::Driver {
-                id: format!("d{i}"),
-                tags: if i % 3 == 0 {
-                    vec!["marketing".into()]
-                } else {
-                    Vec::new()
-                },
-                unit_cost: Some(1_000.0 + (i % 7) as f64 * 250.0),
-                gross_margin: Some(0.7 + (i % 4) as f64 * 0.05),
-                response: vec![
-                    segment(Some(5.0 + (i % 5) as f64), 1_500.0 * quality),
-                    segment(None, 700.0 * quality),
-                ],
-                max_units: Some(40.0),
-                return_profile: vec![0.2, 0.6, 1.0],
-                cost_profile: vec![1.0, 0.5],
-                ..Default::default()
-            }
-        })
-        .collect();
-    pb::Plan {
-        name: format!("synthetic-{}", drivers.len()),
-        periods,
-        budget_cap: Some(150.0 * drivers.len() as f64 * 1_000.0),
-        requirements: Some(pb::Requirements {
-            min_margin: Some(0.3),
-            ..Default::default()
-        }),
-        groups: vec![pb::Group {
-            name: "marketing".into(),
-            tag: "marketing".into(),
-            max_share: Some(0.4),
-            ..Default::default()
-        }],
-        drivers,
-        ..Default::default()
-    }
-}
+/// The benches' synthetic plan (`benches/common`), with `drivers` drivers over four
+/// quarters: two segments each, ramps, recurring costs, a budget cap, a margin
+/// floor, a share cap and a link. It solves in tens of milliseconds for tens of
+/// drivers in a debug build, and its explanations take their whole budget (at
+/// least 2 s): break-even scales re-solve it per driver.
+#[path = "../benches/common/mod.rs"]
+mod bench_plans;
+use bench_plans::synthetic_plan;
 
 /// Whether the server's health service says the planner is SERVING, within 1 s.
 async fn serving(health: &mut HealthClient<Channel>) -> bool {
