@@ -182,11 +182,8 @@ impl<'p> HighsSession<'p> {
             let factors = terms
                 .iter()
                 .filter_map(|&(var, coefficient)| Some((*columns.get(var)?, coefficient)));
-            match row.sense {
-                Sense::LessEqual => problem.add_row(..=row.rhs, factors),
-                Sense::GreaterEqual => problem.add_row(row.rhs.., factors),
-                Sense::Equal => problem.add_row(row.rhs..=row.rhs, factors),
-            };
+            let (lower, upper) = row_bounds(row);
+            problem.add_row(lower..=upper, factors);
         }
         self.columns = columns;
         let mut model = problem
@@ -227,12 +224,9 @@ fn add_row(model: &mut Model, columns: &[Col], row: &Row) -> Result<(), SolveErr
         .into_iter()
         .filter_map(|(var, coefficient)| Some((*columns.get(var)?, coefficient)))
         .collect();
-    let added = match row.sense {
-        Sense::LessEqual => model.try_add_row(..=row.rhs, factors),
-        Sense::GreaterEqual => model.try_add_row(row.rhs.., factors),
-        Sense::Equal => model.try_add_row(row.rhs..=row.rhs, factors),
-    };
-    added
+    let (lower, upper) = row_bounds(row);
+    model
+        .try_add_row(lower..=upper, factors)
         .map(|_| ())
         .map_err(|status| SolveError::Backend(format!("HiGHS refused a hold row: {status:?}")))
 }
@@ -244,13 +238,18 @@ pub(crate) const MIP_RELATIVE_GAP: f64 = 1e-6;
 /// HiGHS's `simplex_strategy` value for the primal simplex.
 const PRIMAL_SIMPLEX: i32 = 4;
 
-/// The bounds of `row`, the model's row `index`, set in place.
-fn change_row_bounds(model: &mut Model, index: usize, row: &Row) -> Result<(), SolveError> {
-    let (lower, upper) = match row.sense {
+/// A row's lower and upper bounds as HiGHS takes them (infinite when absent).
+fn row_bounds(row: &Row) -> (f64, f64) {
+    match row.sense {
         Sense::LessEqual => (f64::NEG_INFINITY, row.rhs),
         Sense::GreaterEqual => (row.rhs, f64::INFINITY),
         Sense::Equal => (row.rhs, row.rhs),
-    };
+    }
+}
+
+/// The bounds of `row`, the model's row `index`, set in place.
+fn change_row_bounds(model: &mut Model, index: usize, row: &Row) -> Result<(), SolveError> {
+    let (lower, upper) = row_bounds(row);
     let index = highs_sys::HighsInt::try_from(index)
         .map_err(|_| SolveError::Backend(format!("row {index} is beyond HiGHS's index range")))?;
     // SAFETY: the pointer is the live model `model` owns, borrowed mutably for the
