@@ -8,6 +8,7 @@
 //! earlier points proves the whole interval linear; prices and the range over which
 //! they hold follow from a handful of re-solves, exact up to solver round-off.
 
+mod basis;
 mod diagnosis;
 mod drivers;
 mod evaluate;
@@ -50,9 +51,14 @@ pub fn explain(
             let first = first_optimum(priced, plan.objective, time_limit);
             tracing::debug!(elapsed = ?started.elapsed(), "priced program solved");
             let prices = match first {
-                Ok(Optimum::Value(optimum, _)) => {
-                    shadow_prices(priced, plan.objective, optimum, values, deadline)
-                }
+                Ok(Optimum::Value(optimum, vertex)) => shadow_prices(
+                    priced,
+                    plan.objective,
+                    optimum,
+                    values,
+                    Some(&vertex),
+                    deadline,
+                ),
                 Ok(other) => {
                     tracing::warn!(?other, "the priced program did not solve; no shadow prices");
                     return;

@@ -1,8 +1,10 @@
 //! Shadow prices: the change of the first objective per unit increase of a bound,
 //! from above and from below, with the range over which each holds.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
+use super::basis::{basis_sides, Wanted};
 use super::bound_domain;
 use super::warm::WarmStart;
 use crate::model::{Objective, Sense};
@@ -41,11 +43,15 @@ const MAX_BREAKPOINT_PROBES: usize = 40;
 /// objective's value) reached by `values`. Non-binding constraints get 0 on both
 /// sides, holding until the bound reaches the constrained value. Binding ones that
 /// could not be priced before `deadline` are `None`.
+///
+/// `vertex`, when given, is an optimal vertex of the first objective (a simplex
+/// solver's answer): the prices it settles from its basis need no re-solves.
 pub fn shadow_prices(
     program: &Program,
     objective: Objective,
     optimum: f64,
     values: &[f64],
+    vertex: Option<&[f64]>,
     deadline: Option<Instant>,
 ) -> Result<Vec<Option<ShadowPrice>>, SolveError> {
     let denominators: Vec<f64> = program
@@ -65,9 +71,20 @@ pub fn shadow_prices(
             named.sense == Sense::Equal || gap <= 1e-7 * row.scale(values)
         })
         .collect();
+    let started = Instant::now();
+    let settled = vertex
+        .map(|vertex| settled_by_basis(program, objective, vertex, &binding, &denominators))
+        .unwrap_or_default();
     let held: Vec<usize> = (0..program.named.len())
         .filter(|&index| binding[index])
+        .filter(|&index| !matches!(settled.get(&index), Some([Some(_), Some(_)])))
         .collect();
+    tracing::debug!(
+        elapsed = ?started.elapsed(),
+        binding = binding.iter().filter(|&&binding| binding).count(),
+        probed = held.len(),
+        "prices read off the basis"
+    );
     let probe = Prober::new(
         program,
         objective,
@@ -78,7 +95,6 @@ pub fn shadow_prices(
         None,
     );
     let mut out_of_time = false;
-    let started = Instant::now();
     let mut prices = Vec::with_capacity(program.named.len());
     for (index, named) in program.named.iter().enumerate() {
         if !binding[index] {
@@ -99,9 +115,12 @@ pub fn shadow_prices(
             prices.push(None);
             continue;
         }
-        let sides = probe
-            .side(index, 1.0)
-            .and_then(|up| Ok((up, probe.side(index, -1.0)?)));
+        let known = settled.get(&index).copied().unwrap_or([None, None]);
+        let side = |direction: f64, known: Option<(Option<f64>, Option<f64>)>| match known {
+            Some(side) => Ok(side),
+            None => probe.side(index, direction),
+        };
+        let sides = side(1.0, known[0]).and_then(|up| Ok((up, side(-1.0, known[1])?)));
         match sides {
             Ok(((up, up_until), (down, down_until))) => prices.push(Some(ShadowPrice {
                 up,
@@ -121,6 +140,75 @@ pub fn shadow_prices(
     }
     tracing::debug!(elapsed = ?started.elapsed(), probes = probe.probes.get(), cold = probe.cold.get(), "priced");
     Ok(prices)
+}
+
+/// A side as [`Prober::side`] reports it: the rate, and the bound up to which it
+/// holds (`None`: without limit).
+type PricedSide = (Option<f64>, Option<f64>);
+
+/// The sides of binding constraints that the basis at `vertex` settles, by
+/// constraint index (`None` for a side left to probes).
+fn settled_by_basis(
+    program: &Program,
+    objective: Objective,
+    vertex: &[f64],
+    binding: &[bool],
+    denominators: &[f64],
+) -> HashMap<usize, [Option<PricedSide>; 2]> {
+    let wanted: Vec<Wanted> = program
+        .named
+        .iter()
+        .enumerate()
+        .filter(|&(index, _)| binding[index])
+        .map(|(index, named)| {
+            let (lowest, highest) = bound_domain(named.source);
+            let scale = named.bound.abs().max(1.0);
+            let room = [highest - named.bound, named.bound - lowest];
+            let factor = match named.measure {
+                Measure::Linear(_) => 1.0,
+                Measure::Ratio { .. } => denominators[index],
+            };
+            Wanted {
+                index,
+                factor,
+                far: room.map(|room| room.min(FAR * scale)),
+            }
+        })
+        .collect();
+    let Some(sides) = basis_sides(program, objective, vertex, &wanted) else {
+        tracing::debug!("no optimal basis at the vertex; probing every binding constraint");
+        return HashMap::new();
+    };
+    wanted
+        .iter()
+        .zip(sides)
+        .map(|(wanted, sides)| {
+            let named = &program.named[wanted.index];
+            let bound = named.bound;
+            let scale = bound.abs().max(1.0);
+            let mut priced = [None, None];
+            for (slot, ((side, far), direction)) in priced
+                .iter_mut()
+                .zip(sides.into_iter().zip(wanted.far).zip([1.0, -1.0]))
+            {
+                if far <= 0.0 {
+                    // Nothing to move on this side (as `Prober::side`).
+                    *slot = Some((None, Some(bound)));
+                    continue;
+                }
+                *slot = side.map(|(rate, reach)| match rate {
+                    Some(rate) => {
+                        let reach = reach.min(far);
+                        let until = (reach < FAR * scale).then_some(bound + direction * reach);
+                        (Some(rate), until)
+                    }
+                    // Infeasible as soon as the bound moves (as `Prober::side`).
+                    None => (None, Some(bound)),
+                });
+            }
+            (wanted.index, priced)
+        })
+        .collect()
 }
 
 /// The first objective's rate as constraint `index`'s bound is raised from its
@@ -205,7 +293,12 @@ impl<'a> Prober<'a> {
             })
             .collect();
         let started = Instant::now();
-        let warm = WarmStart::new(program, objective, &reach, &denominators);
+        // Nothing to hold: every price is settled already, no warm start needed.
+        let warm = if reach.is_empty() {
+            None
+        } else {
+            WarmStart::new(program, objective, &reach, &denominators)
+        };
         tracing::debug!(elapsed = ?started.elapsed(), held = reach.len(), ready = warm.is_some(), "warm start");
         let warm = warm.filter(|warm| {
             let agrees = (warm.optimum() - optimum).abs() <= 1e-7 * optimum.abs().max(1.0);
