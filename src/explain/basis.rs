@@ -879,45 +879,49 @@ impl<'b, 'a> State<'b, 'a> {
         let mut unit = vec![0.0; program.rows.len()];
         unit[position] = 1.0;
         let rho = self.btran(&unit);
+        // α for the columns ρ touches; every other α is 0, so those columns can
+        // neither enter nor change their reduced cost.
         let mut alpha = vec![0.0; program.vars.len()];
         let mut alpha_size = vec![0.0; program.vars.len()];
+        let mut touched = Vec::new();
         for (row, &rho) in rho.iter().enumerate() {
             if rho != 0.0 {
                 for &(var, coefficient) in &program.rows[row].expr.terms {
+                    if alpha_size[var] == 0.0 {
+                        touched.push(var);
+                    }
                     alpha[var] += rho * coefficient;
                     alpha_size[var] += (rho * coefficient).abs();
                 }
             }
         }
         // Candidates: (slot, reduced cost, α, α's size, at its upper bound).
-        let structurals =
-            self.var_status
-                .iter()
-                .enumerate()
-                .filter_map(|(var, status)| match status {
-                    Status::Lower | Status::Upper => Some((
-                        Slot::Var(var),
-                        self.reduced[var],
-                        alpha[var],
-                        alpha_size[var],
-                        *status == Status::Upper,
-                    )),
-                    _ => None,
-                });
-        let logicals =
-            self.row_status
-                .iter()
-                .enumerate()
-                .filter_map(|(row, status)| match status {
-                    Status::Lower | Status::Upper => Some((
-                        Slot::Logical(row),
-                        self.duals[row],
-                        -rho[row],
-                        rho[row].abs(),
-                        *status == Status::Upper,
-                    )),
-                    _ => None,
-                });
+        let structurals = touched
+            .iter()
+            .filter_map(|&var| match self.var_status[var] {
+                status @ (Status::Lower | Status::Upper) => Some((
+                    Slot::Var(var),
+                    self.reduced[var],
+                    alpha[var],
+                    alpha_size[var],
+                    status == Status::Upper,
+                )),
+                _ => None,
+            });
+        let logicals = rho
+            .iter()
+            .enumerate()
+            .filter(|&(_, &rho)| rho != 0.0)
+            .filter_map(|(row, &rho)| match self.row_status[row] {
+                status @ (Status::Lower | Status::Upper) => Some((
+                    Slot::Logical(row),
+                    self.duals[row],
+                    -rho,
+                    rho.abs(),
+                    status == Status::Upper,
+                )),
+                _ => None,
+            });
         let candidates: Vec<(Slot, f64, f64, f64, bool)> = structurals.chain(logicals).collect();
         let eligible = |&(_, _, alpha, size, upper): &(Slot, f64, f64, f64, bool)| {
             let epsilon = 1e-9 * f64::max(size, 1e-300);
@@ -967,8 +971,8 @@ impl<'b, 'a> State<'b, 'a> {
             for (dual, &rho) in self.duals.iter_mut().zip(&rho) {
                 *dual += step * rho;
             }
-            for (reduced, &alpha) in self.reduced.iter_mut().zip(&alpha) {
-                *reduced -= step * alpha;
+            for &var in &touched {
+                self.reduced[var] -= step * alpha[var];
             }
         }
 

@@ -70,6 +70,7 @@ pub fn evaluate(
         relative_gap: None,
         stages: 0,
         message: "evaluated".into(),
+        first_stage: None,
     };
     let mut report = PlanReport::new(plan, &program, &solution, Duration::ZERO);
     report.solver.stages = 0;

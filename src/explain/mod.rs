@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::Plan;
 use crate::program::{ConstraintSource, Program};
-use crate::solve::{first_optimum, Optimum, PlanReport, ProgramSolution, Status};
+use crate::solve::{first_objective, first_optimum, Optimum, PlanReport, ProgramSolution, Status};
 
 /// Adds explanations to `report`: shadow prices when a plan was found, a diagnosis
 /// when the plan is infeasible. An explanation that cannot finish within
@@ -48,7 +48,15 @@ pub fn explain(
                 program
             };
             let started = Instant::now();
-            let first = first_optimum(priced, plan.objective, time_limit);
+            // A linear program's first stage already found the vertex to price
+            // from; with integers fixed it is a different program, solved here.
+            let first = match (&solution.first_stage, program.is_mixed_integer()) {
+                (Some(vertex), false) => {
+                    let (_, expr) = first_objective(plan.objective, program);
+                    Ok(Optimum::Value(expr.eval(vertex), vertex.clone()))
+                }
+                _ => first_optimum(priced, plan.objective, time_limit),
+            };
             tracing::debug!(elapsed = ?started.elapsed(), "priced program solved");
             let prices = match first {
                 Ok(Optimum::Value(optimum, vertex)) => shadow_prices(

@@ -209,6 +209,10 @@ pub struct ProgramSolution {
     pub stages: u32,
     /// One sentence on the outcome.
     pub message: String,
+    /// The first stage's optimal values as the solver returned them (a vertex of
+    /// the first objective alone): explanations of a linear program price from
+    /// here instead of solving it again.
+    pub first_stage: Option<Vec<f64>>,
 }
 
 fn available_names() -> String {
@@ -326,6 +330,21 @@ pub fn solve_program(
     program: &Program,
     options: &SolveOptions,
 ) -> Result<ProgramSolution, SolveError> {
+    let mut first_stage = None;
+    let solution = solve_stages(plan, program, options, &mut first_stage)?;
+    Ok(ProgramSolution {
+        first_stage: first_stage.filter(|_| solution.values.is_some()),
+        ..solution
+    })
+}
+
+/// [`solve_program`], keeping the first stage's values in `first_stage`.
+fn solve_stages(
+    plan: &Plan,
+    program: &Program,
+    options: &SolveOptions,
+    first_stage: &mut Option<Vec<f64>>,
+) -> Result<ProgramSolution, SolveError> {
     let deadline = options.time_limit.map(|limit| Instant::now() + limit);
     // With one gross margin for every driver, any two of revenue, spend and
     // contribution fix the third, so the third stage cannot change anything.
@@ -410,6 +429,9 @@ pub fn solve_program(
                 );
             }
         };
+        if solved_stages == 0 {
+            *first_stage = Some(values.clone());
+        }
         holds.push(Hold {
             objective,
             direction,
@@ -545,6 +567,7 @@ fn no_plan(status: Status, message: &str) -> ProgramSolution {
         relative_gap: None,
         stages: 0,
         message: message.to_string(),
+        first_stage: None,
     }
 }
 
@@ -574,6 +597,7 @@ fn finish(
         relative_gap,
         stages,
         message,
+        first_stage: None,
     })
 }
 
