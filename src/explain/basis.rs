@@ -189,6 +189,8 @@ struct Basis<'a> {
     cost: Vec<f64>,
     /// The objective's largest coefficient.
     cost_scale: f64,
+    /// Each row's largest coefficient.
+    row_largest: Vec<f64>,
 }
 
 impl<'a> Basis<'a> {
@@ -359,20 +361,25 @@ impl<'a> Basis<'a> {
             lu,
             cost,
             cost_scale,
+            row_largest: program
+                .rows
+                .iter()
+                .map(|row| {
+                    row.expr
+                        .terms
+                        .iter()
+                        .map(|(_, c)| c.abs())
+                        .fold(0.0, f64::max)
+                        .max(1e-300)
+                })
+                .collect(),
         })
     }
 
     /// The round-off scale of `row`'s dual: the objective's largest coefficient
     /// over the row's largest.
     fn dual_scale(&self, row: usize) -> f64 {
-        let largest = self.program.rows[row]
-            .expr
-            .terms
-            .iter()
-            .map(|(_, c)| c.abs())
-            .fold(0.0, f64::max)
-            .max(1e-300);
-        self.cost_scale / largest
+        self.cost_scale / self.row_largest[row]
     }
 
     /// Solves `B0 z = r` for the factorised basis: `r` by row, `z` by basis
@@ -815,7 +822,10 @@ impl<'b, 'a> State<'b, 'a> {
             if self.moved + step >= far {
                 return Some((Some(rate.unwrap_or(dual)), self.moved + step));
             }
-            let blocker = blocker?;
+            let Some(blocker) = blocker else {
+                tracing::trace!(row, direction, "undecided: unbounded step");
+                return None;
+            };
             if step > negligible && rate.is_none() {
                 rate = Some(dual);
             }
@@ -831,6 +841,7 @@ impl<'b, 'a> State<'b, 'a> {
                 DualStep::Undecided => return None,
             }
         }
+        tracing::trace!(row, direction, "undecided: too many basis changes");
         None
     }
 
@@ -895,34 +906,45 @@ impl<'b, 'a> State<'b, 'a> {
                 }
             }
         }
-        // Candidates: (slot, reduced cost, α, α's size, at its upper bound).
-        let structurals = touched
+        let rho_scale = rho
             .iter()
-            .filter_map(|&var| match self.var_status[var] {
-                status @ (Status::Lower | Status::Upper) => Some((
-                    Slot::Var(var),
-                    self.reduced[var],
-                    alpha[var],
-                    alpha_size[var],
-                    status == Status::Upper,
-                )),
-                _ => None,
-            });
-        let logicals = rho
-            .iter()
-            .enumerate()
-            .filter(|&(_, &rho)| rho != 0.0)
-            .filter_map(|(row, &rho)| match self.row_status[row] {
-                status @ (Status::Lower | Status::Upper) => Some((
-                    Slot::Logical(row),
-                    self.duals[row],
-                    -rho,
-                    rho.abs(),
-                    status == Status::Upper,
-                )),
-                _ => None,
-            });
-        let candidates: Vec<(Slot, f64, f64, f64, bool)> = structurals.chain(logicals).collect();
+            .zip(&basis.row_largest)
+            .map(|(rho, largest)| (rho * largest).abs())
+            .fold(0.0, f64::max);
+        // Candidates: (slot, reduced cost, α, α's size, at its upper bound),
+        // walked twice rather than collected: a coupling row (a budget, a margin)
+        // makes them most of the program's columns.
+        let candidates = || {
+            let structurals = touched
+                .iter()
+                .filter_map(|&var| match self.var_status[var] {
+                    status @ (Status::Lower | Status::Upper) => Some((
+                        Slot::Var(var),
+                        self.reduced[var],
+                        alpha[var],
+                        alpha_size[var],
+                        status == Status::Upper,
+                    )),
+                    _ => None,
+                });
+            // A logical's α is its row's ρ alone: judged against the largest ρ
+            // (in each row's own scale), not against itself.
+            let logicals = rho
+                .iter()
+                .enumerate()
+                .filter(|&(_, &rho)| rho != 0.0)
+                .filter_map(|(row, &rho)| match self.row_status[row] {
+                    status @ (Status::Lower | Status::Upper) => Some((
+                        Slot::Logical(row),
+                        self.duals[row],
+                        -rho,
+                        rho_scale / basis.row_largest[row],
+                        status == Status::Upper,
+                    )),
+                    _ => None,
+                });
+            structurals.chain(logicals)
+        };
         let eligible = |&(_, _, alpha, size, upper): &(Slot, f64, f64, f64, bool)| {
             let epsilon = 1e-9 * f64::max(size, 1e-300);
             // The blocker would pass its upper bound: the entering variable must
@@ -933,8 +955,7 @@ impl<'b, 'a> State<'b, 'a> {
                 (!upper && alpha < -epsilon) || (upper && alpha > epsilon)
             }
         };
-        let Some(&(entering, d_q, alpha_q, _, _)) = candidates
-            .iter()
+        let Some((entering, d_q, alpha_q, _, _)) = candidates()
             .filter(|candidate| eligible(candidate))
             .min_by(|a, b| {
                 let (ratio_a, ratio_b) = ((a.1 / a.2).abs(), (b.1 / b.2).abs());
@@ -946,17 +967,23 @@ impl<'b, 'a> State<'b, 'a> {
             return DualStep::Infeasible;
         };
         let step = d_q / alpha_q;
-        // The duals y + step ρ must stay optimal.
-        let still_optimal = candidates.iter().all(|&(_, d, alpha, size, upper)| {
-            let new = d - step * alpha;
-            let tolerance = DUAL * (d.abs() + (step * size).abs()) + 1e-12 * basis.cost_scale;
-            if upper {
-                new >= -tolerance
-            } else {
-                new <= tolerance
-            }
-        });
+        // The duals y + step ρ must stay optimal (a tie changes nothing).
+        let still_optimal = step == 0.0
+            || candidates().all(|(_, d, alpha, size, upper)| {
+                let new = d - step * alpha;
+                let tolerance = DUAL * (d.abs() + (step * size).abs()) + 1e-12 * basis.cost_scale;
+                if upper {
+                    new >= -tolerance
+                } else {
+                    new <= tolerance
+                }
+            });
         if !still_optimal {
+            tracing::trace!(
+                row = self.row,
+                step,
+                "undecided: the dual step breaks optimality"
+            );
             return DualStep::Undecided;
         }
         let dual = self.duals[self.row];
@@ -965,6 +992,12 @@ impl<'b, 'a> State<'b, 'a> {
         let changes = (new_dual - dual).abs() > tolerance;
         if changes && (new_dual - dual) * self.direction > 0.0 {
             // Against concavity: something is off; let re-solves decide.
+            tracing::trace!(
+                row = self.row,
+                dual,
+                new_dual,
+                "undecided: against concavity"
+            );
             return DualStep::Undecided;
         }
         if step != 0.0 {
@@ -979,6 +1012,7 @@ impl<'b, 'a> State<'b, 'a> {
         // The entering column in the current basis, and the basis change.
         let w = self.ftran(&self.column(entering));
         if !self.pivot(position, entering, &w, at_upper) {
+            tracing::trace!(row = self.row, ?entering, "undecided: a pivot too small");
             return DualStep::Undecided;
         }
         if changes {
