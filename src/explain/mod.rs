@@ -1,12 +1,16 @@
 //! Why the plan is what it is (MODEL.md §3): shadow prices of every named
 //! constraint, and for infeasible plans a diagnosis of what to relax.
 //!
-//! The embedded solver reports no duals, so prices are measured on the optimal-value
-//! function itself: the first objective is re-optimised with one bound moved. For a
-//! linear program that function is piecewise linear and concave (convex when
-//! minimising) in a right-hand side, so a probe that lies on the line through two
-//! earlier points proves the whole interval linear; prices and the range over which
-//! they hold follow from a handful of re-solves, exact up to solver round-off.
+//! The embedded solver reports no duals, and no engine's duals say where a rate
+//! ends or what it is on the other side of a kink. Prices are read off an optimal
+//! basis built from the first stage's vertex instead (`basis`): its duals are the
+//! rates, and a parametric walk of each bound (dual simplex steps on the factorised
+//! basis) finds where each rate really changes. What the basis cannot settle is
+//! measured on the optimal-value function itself (`prices`): the first objective is
+//! re-optimised with one bound moved. For a linear program that function is
+//! piecewise linear and concave (convex when minimising) in a right-hand side, so a
+//! probe that lies on the line through two earlier points proves the whole interval
+//! linear.
 
 mod basis;
 mod diagnosis;
