@@ -191,6 +191,7 @@ struct Basis<'a> {
     cost_scale: f64,
     /// Each row's largest coefficient.
     row_largest: Vec<f64>,
+    scratch: std::cell::RefCell<Scratch>,
 }
 
 impl<'a> Basis<'a> {
@@ -373,6 +374,12 @@ impl<'a> Basis<'a> {
                         .max(1e-300)
                 })
                 .collect(),
+            scratch: std::cell::RefCell::new(Scratch {
+                alpha: vec![0.0; n],
+                alpha_size: vec![0.0; n],
+                touched: Vec::new(),
+                rho_rows: Vec::new(),
+            }),
         })
     }
 
@@ -454,6 +461,23 @@ impl<'a> Basis<'a> {
             dual.map(|dual| self.sign * dual * wanted.factor),
             reach / wanted.factor,
         ))
+    }
+}
+
+/// Working space of a dual step, kept with the basis so that walks do not
+/// allocate it per step: `alpha` and `alpha_size` are zero outside `touched`.
+struct Scratch {
+    alpha: Vec<f64>,
+    alpha_size: Vec<f64>,
+    touched: Vec<usize>,
+    rho_rows: Vec<usize>,
+}
+
+/// Zeroes the entries of `alpha` and `alpha_size` that `touched` lists.
+fn clear(alpha: &mut [f64], alpha_size: &mut [f64], touched: &mut Vec<usize>) {
+    for var in touched.drain(..) {
+        alpha[var] = 0.0;
+        alpha_size[var] = 0.0;
     }
 }
 
@@ -891,12 +915,22 @@ impl<'b, 'a> State<'b, 'a> {
         unit[position] = 1.0;
         let rho = self.btran(&unit);
         // α for the columns ρ touches; every other α is 0, so those columns can
-        // neither enter nor change their reduced cost.
-        let mut alpha = vec![0.0; program.vars.len()];
-        let mut alpha_size = vec![0.0; program.vars.len()];
-        let mut touched = Vec::new();
+        // neither enter nor change their reduced cost. Scratch space is the
+        // basis's, cleared again below.
+        let mut scratch = basis.scratch.borrow_mut();
+        let Scratch {
+            alpha,
+            alpha_size,
+            touched,
+            rho_rows,
+        } = &mut *scratch;
+        touched.clear();
+        rho_rows.clear();
+        let mut rho_scale: f64 = 0.0;
         for (row, &rho) in rho.iter().enumerate() {
             if rho != 0.0 {
+                rho_rows.push(row);
+                rho_scale = rho_scale.max((rho * basis.row_largest[row]).abs());
                 for &(var, coefficient) in &program.rows[row].expr.terms {
                     if alpha_size[var] == 0.0 {
                         touched.push(var);
@@ -906,91 +940,97 @@ impl<'b, 'a> State<'b, 'a> {
                 }
             }
         }
-        let rho_scale = rho
-            .iter()
-            .zip(&basis.row_largest)
-            .map(|(rho, largest)| (rho * largest).abs())
-            .fold(0.0, f64::max);
-        // Candidates: (slot, reduced cost, α, α's size, at its upper bound),
-        // walked twice rather than collected: a coupling row (a budget, a margin)
-        // makes them most of the program's columns.
-        let candidates = || {
-            let structurals = touched
-                .iter()
-                .filter_map(|&var| match self.var_status[var] {
-                    status @ (Status::Lower | Status::Upper) => Some((
-                        Slot::Var(var),
-                        self.reduced[var],
-                        alpha[var],
-                        alpha_size[var],
-                        status == Status::Upper,
-                    )),
-                    _ => None,
-                });
-            // A logical's α is its row's ρ alone: judged against the largest ρ
-            // (in each row's own scale), not against itself.
-            let logicals = rho
-                .iter()
-                .enumerate()
-                .filter(|&(_, &rho)| rho != 0.0)
-                .filter_map(|(row, &rho)| match self.row_status[row] {
-                    status @ (Status::Lower | Status::Upper) => Some((
-                        Slot::Logical(row),
-                        self.duals[row],
-                        -rho,
-                        rho_scale / basis.row_largest[row],
-                        status == Status::Upper,
-                    )),
-                    _ => None,
-                });
-            structurals.chain(logicals)
-        };
-        let eligible = |&(_, _, alpha, size, upper): &(Slot, f64, f64, f64, bool)| {
+        // Candidates: (slot, reduced cost, α, α's size, at its upper bound). A
+        // coupling row (a budget, a margin) makes them most of the program's
+        // columns, so they are scanned in place. A logical's α is its row's ρ
+        // alone: judged against the largest ρ (in each row's own scale).
+        let structurals = touched.iter().filter_map(|&var| {
+            let upper = match self.var_status[var] {
+                Status::Lower => false,
+                Status::Upper => true,
+                _ => return None,
+            };
+            Some((
+                Slot::Var(var),
+                self.reduced[var],
+                alpha[var],
+                alpha_size[var],
+                upper,
+            ))
+        });
+        let logicals = rho_rows.iter().filter_map(|&row| {
+            let upper = match self.row_status[row] {
+                Status::Lower => false,
+                Status::Upper => true,
+                _ => return None,
+            };
+            Some((
+                Slot::Logical(row),
+                self.duals[row],
+                -rho[row],
+                rho_scale / basis.row_largest[row],
+                upper,
+            ))
+        });
+        // The blocker would pass its upper bound: the entering variable must push
+        // it back down (and the other way round).
+        let eligible = |alpha: f64, size: f64, upper: bool| {
             let epsilon = 1e-9 * f64::max(size, 1e-300);
-            // The blocker would pass its upper bound: the entering variable must
-            // push it back down (and the other way round).
             if at_upper {
                 (!upper && alpha > epsilon) || (upper && alpha < -epsilon)
             } else {
                 (!upper && alpha < -epsilon) || (upper && alpha > epsilon)
             }
         };
-        let Some((entering, d_q, alpha_q, _, _)) = candidates()
-            .filter(|candidate| eligible(candidate))
-            .min_by(|a, b| {
-                let (ratio_a, ratio_b) = ((a.1 / a.2).abs(), (b.1 / b.2).abs());
-                ratio_a
-                    .total_cmp(&ratio_b)
-                    .then(b.2.abs().total_cmp(&a.2.abs()))
-            })
-        else {
+        let mut best: Option<(Slot, f64, f64)> = None;
+        let mut best_ratio = f64::INFINITY;
+        for (slot, d, alpha, size, upper) in structurals.clone().chain(logicals.clone()) {
+            if !eligible(alpha, size, upper) {
+                continue;
+            }
+            let ratio = (d / alpha).abs();
+            let better = match best {
+                None => true,
+                Some((_, _, best_alpha)) => {
+                    ratio < best_ratio || (ratio == best_ratio && alpha.abs() > best_alpha.abs())
+                }
+            };
+            if better {
+                best = Some((slot, d, alpha));
+                best_ratio = ratio;
+            }
+        }
+        let Some((entering, d_q, alpha_q)) = best else {
+            clear(alpha, alpha_size, touched);
             return DualStep::Infeasible;
         };
         let step = d_q / alpha_q;
         // The duals y + step ρ must stay optimal (a tie changes nothing).
         let still_optimal = step == 0.0
-            || candidates().all(|(_, d, alpha, size, upper)| {
-                let new = d - step * alpha;
-                let tolerance = DUAL * (d.abs() + (step * size).abs()) + 1e-12 * basis.cost_scale;
-                if upper {
-                    new >= -tolerance
-                } else {
-                    new <= tolerance
-                }
-            });
-        if !still_optimal {
+            || structurals
+                .chain(logicals)
+                .all(|(_, d, alpha, size, upper)| {
+                    let new = d - step * alpha;
+                    let tolerance =
+                        DUAL * (d.abs() + (step * size).abs()) + 1e-12 * basis.cost_scale;
+                    if upper {
+                        new >= -tolerance
+                    } else {
+                        new <= tolerance
+                    }
+                });
+        let dual = self.duals[self.row];
+        let new_dual = dual + step * rho[self.row];
+        let tolerance = DUAL * (dual.abs() + basis.dual_scale(self.row));
+        let changes = (new_dual - dual).abs() > tolerance;
+        let verdict = if !still_optimal {
             tracing::trace!(
                 row = self.row,
                 step,
                 "undecided: the dual step breaks optimality"
             );
-            return DualStep::Undecided;
-        }
-        let dual = self.duals[self.row];
-        let new_dual = dual + step * rho[self.row];
-        let tolerance = DUAL * (dual.abs() + basis.dual_scale(self.row));
-        let changes = (new_dual - dual).abs() > tolerance;
-        if changes && (new_dual - dual) * self.direction > 0.0 {
+            Some(DualStep::Undecided)
+        } else if changes && (new_dual - dual) * self.direction > 0.0 {
             // Against concavity: something is off; let re-solves decide.
             tracing::trace!(
                 row = self.row,
@@ -998,15 +1038,22 @@ impl<'b, 'a> State<'b, 'a> {
                 new_dual,
                 "undecided: against concavity"
             );
-            return DualStep::Undecided;
-        }
-        if step != 0.0 {
+            Some(DualStep::Undecided)
+        } else {
+            None
+        };
+        if verdict.is_none() && step != 0.0 {
             for (dual, &rho) in self.duals.iter_mut().zip(&rho) {
                 *dual += step * rho;
             }
-            for &var in &touched {
+            for &var in touched.iter() {
                 self.reduced[var] -= step * alpha[var];
             }
+        }
+        clear(alpha, alpha_size, touched);
+        drop(scratch);
+        if let Some(verdict) = verdict {
+            return verdict;
         }
 
         // The entering column in the current basis, and the basis change.
