@@ -226,7 +226,7 @@ pub fn rate_ahead(
     let Optimum::Value(optimum, values) = first_optimum(program, objective, time_limit)? else {
         return Ok(None);
     };
-    let denominators = program
+    let denominators: Vec<f64> = program
         .named
         .iter()
         .map(|named| match &named.measure {
@@ -234,6 +234,37 @@ pub fn rate_ahead(
             Measure::Linear(_) => 0.0,
         })
         .collect();
+    // The optimum is a vertex: its basis usually says at once how far the rate
+    // goes (as `shadow_prices`, limited to `limit`).
+    if let Some(named) = program.named.get(index) {
+        let (_, highest) = bound_domain(named.source);
+        let scale = named.bound.abs().max(1.0);
+        let far = (highest - named.bound).min(FAR * scale).min(limit);
+        let factor = match named.measure {
+            Measure::Linear(_) => 1.0,
+            Measure::Ratio { .. } => denominators[index],
+        };
+        if far > 0.0 {
+            let wanted = Wanted {
+                index,
+                factor,
+                far: [far, 0.0],
+            };
+            match basis_sides(program, objective, &values, &[wanted]).map(|sides| sides[0][0]) {
+                Some(Some((Some(rate), reach))) => {
+                    // No end within reach of the search: the rate holds to `limit`.
+                    let reach = if reach >= far && far >= FAR * scale {
+                        limit
+                    } else {
+                        reach.min(far)
+                    };
+                    return Ok(Some((optimum, rate, reach)));
+                }
+                Some(Some((None, _))) => return Ok(None),
+                _ => {}
+            }
+        }
+    }
     let probe = Prober::new(
         program,
         objective,
