@@ -473,6 +473,19 @@ struct Scratch {
     rho_rows: Vec<usize>,
 }
 
+/// Whether a nonbasic variable (at its upper bound when `upper`) whose pivot row
+/// entry is `alpha` (of round-off scale `size`) may replace a blocker that
+/// reaches its upper bound (`at_upper`) or its lower one: it must push the
+/// blocker back (down from an upper bound, up from a lower one).
+fn enters(alpha: f64, size: f64, upper: bool, at_upper: bool) -> bool {
+    let epsilon = 1e-9 * f64::max(size, 1e-300);
+    if at_upper {
+        (!upper && alpha > epsilon) || (upper && alpha < -epsilon)
+    } else {
+        (!upper && alpha < -epsilon) || (upper && alpha > epsilon)
+    }
+}
+
 /// Zeroes the entries of `alpha` and `alpha_size` that `touched` lists.
 fn clear(alpha: &mut [f64], alpha_size: &mut [f64], touched: &mut Vec<usize>) {
     for var in touched.drain(..) {
@@ -534,6 +547,9 @@ struct State<'b, 'a> {
     /// Per variable: `c_j - a_j . y`.
     reduced: Vec<f64>,
     etas: Vec<Eta>,
+    /// The nonbasic variables whose reduced cost is zero: the only ones a dual
+    /// simplex step can bring in without moving the duals (a tie).
+    zero: Vec<Slot>,
 }
 
 impl<'b, 'a> State<'b, 'a> {
@@ -582,11 +598,15 @@ impl<'b, 'a> State<'b, 'a> {
             duals: Vec::new(),
             reduced: Vec::new(),
             etas: Vec::new(),
+            zero: Vec::new(),
         };
         for _ in 0..MAX_REPAIRS {
             let size = state.reprice();
             match state.mispriced(&size) {
-                None => return Some(state),
+                None => {
+                    state.zero = state.dual_degenerate(&size);
+                    return Some(state);
+                }
                 Some(entering) => {
                     if !state.degenerate_pivot(entering) {
                         return None;
@@ -622,6 +642,94 @@ impl<'b, 'a> State<'b, 'a> {
             }
         }
         size
+    }
+
+    /// The nonbasic variables (not fixed) whose reduced cost is zero up to
+    /// round-off.
+    fn dual_degenerate(&self, size: &[f64]) -> Vec<Slot> {
+        let basis = self.basis;
+        let structurals = self
+            .var_status
+            .iter()
+            .enumerate()
+            .filter(|&(var, status)| {
+                matches!(status, Status::Lower | Status::Upper)
+                    && self.reduced[var].abs() <= DUAL * size[var] + 1e-12 * basis.cost_scale
+            })
+            .map(|(var, _)| Slot::Var(var));
+        let logicals = self
+            .row_status
+            .iter()
+            .enumerate()
+            .filter(|&(row, status)| {
+                matches!(status, Status::Lower | Status::Upper)
+                    && self.duals[row].abs() <= DUAL * basis.dual_scale(row)
+            })
+            .map(|(row, _)| Slot::Logical(row));
+        structurals.chain(logicals).collect()
+    }
+
+    /// Duals, reduced costs and the zero-reduced-cost set afresh (after the
+    /// duals moved).
+    fn refresh(&mut self) {
+        let size = self.reprice();
+        self.zero = self.dual_degenerate(&size);
+    }
+
+    /// A tie at `blocker` (position, reaching its upper bound): a variable of
+    /// zero reduced cost that can take its place, pivoted in without moving the
+    /// duals. `Some(true)`: done; `Some(false)`: there is none, so a dual step
+    /// here moves the duals; `None`: the pivot was too small to trust.
+    fn tie_step(&mut self, (position, at_upper): (usize, bool)) -> Option<bool> {
+        let basis = self.basis;
+        let mut unit = vec![0.0; basis.program.rows.len()];
+        unit[position] = 1.0;
+        let rho = self.btran(&unit);
+        let rho_scale = rho
+            .iter()
+            .zip(&basis.row_largest)
+            .map(|(rho, largest)| (rho * largest).abs())
+            .fold(0.0, f64::max);
+        let mut best: Option<(usize, f64)> = None;
+        for (index, &slot) in self.zero.iter().enumerate() {
+            let (alpha, size, upper) = match slot {
+                Slot::Var(var) => {
+                    let (mut alpha, mut size) = (0.0, 0.0);
+                    for &(row, coefficient) in &basis.by_column[var] {
+                        alpha += rho[row] * coefficient;
+                        size += (rho[row] * coefficient).abs();
+                    }
+                    (alpha, size, self.var_status[var] == Status::Upper)
+                }
+                Slot::Logical(row) => (
+                    -rho[row],
+                    rho_scale / basis.row_largest[row],
+                    self.row_status[row] == Status::Upper,
+                ),
+            };
+            if enters(alpha, size, upper, at_upper)
+                && best.is_none_or(|(_, largest)| alpha.abs() > largest)
+            {
+                best = Some((index, alpha.abs()));
+            }
+        }
+        let Some((index, _)) = best else {
+            return Some(false);
+        };
+        let entering = self.zero[index];
+        let leaving = self.basic[position];
+        let w = self.ftran(&self.column(entering));
+        if !self.pivot(position, entering, &w, at_upper) {
+            tracing::trace!(
+                row = self.row,
+                ?entering,
+                "undecided: a tie's pivot too small"
+            );
+            return None;
+        }
+        self.zero.swap_remove(index);
+        self.zero.push(leaving);
+        Some(true)
     }
 
     /// The first nonbasic variable (Bland's rule) whose reduced cost has the
@@ -857,10 +965,17 @@ impl<'b, 'a> State<'b, 'a> {
                 *value += step * change;
             }
             self.moved += step;
+            // A tie leaves the duals, and so the rate, alone: walk on. Otherwise
+            // the duals move here: past the first stretch the range ends (the
+            // rate changes, or nothing can enter and no plan goes further); at
+            // the start (a degenerate vertex) the step gives the rate to walk.
+            match self.tie_step(blocker)? {
+                true => continue,
+                false if rate.is_some() => return Some((rate, self.moved)),
+                false => {}
+            }
             match self.dual_step(blocker) {
-                DualStep::Tie => {}
-                DualStep::RateChanges if rate.is_some() => return Some((rate, self.moved)),
-                DualStep::RateChanges => {}
+                DualStep::Tie | DualStep::RateChanges => self.refresh(),
                 DualStep::Infeasible => return Some((rate, self.moved)),
                 DualStep::Undecided => return None,
             }
@@ -972,16 +1087,7 @@ impl<'b, 'a> State<'b, 'a> {
                 upper,
             ))
         });
-        // The blocker would pass its upper bound: the entering variable must push
-        // it back down (and the other way round).
-        let eligible = |alpha: f64, size: f64, upper: bool| {
-            let epsilon = 1e-9 * f64::max(size, 1e-300);
-            if at_upper {
-                (!upper && alpha > epsilon) || (upper && alpha < -epsilon)
-            } else {
-                (!upper && alpha < -epsilon) || (upper && alpha > epsilon)
-            }
-        };
+        let eligible = |alpha: f64, size: f64, upper: bool| enters(alpha, size, upper, at_upper);
         let mut best: Option<(Slot, f64, f64)> = None;
         let mut best_ratio = f64::INFINITY;
         for (slot, d, alpha, size, upper) in structurals.clone().chain(logicals.clone()) {
