@@ -264,12 +264,7 @@ impl<'a> Basis<'a> {
             .iter()
             .map(|&index| {
                 let row = &program.rows[index];
-                let largest = row
-                    .expr
-                    .terms
-                    .iter()
-                    .map(|(_, c)| c.abs())
-                    .fold(0.0, f64::max);
+                let largest = row.largest_coefficient();
                 let factor = if largest > 0.0 { 1.0 / largest } else { 1.0 };
                 scale.push(factor);
                 let mut dense = vec![0.0; k];
@@ -365,14 +360,7 @@ impl<'a> Basis<'a> {
             row_largest: program
                 .rows
                 .iter()
-                .map(|row| {
-                    row.expr
-                        .terms
-                        .iter()
-                        .map(|(_, c)| c.abs())
-                        .fold(0.0, f64::max)
-                        .max(1e-300)
-                })
+                .map(|row| row.largest_coefficient().max(1e-300))
                 .collect(),
             scratch: std::cell::RefCell::new(Scratch {
                 alpha: vec![0.0; n],

@@ -58,6 +58,17 @@ impl Row {
         }
     }
 
+    /// The largest coefficient's magnitude (0 for an empty row): rows are scaled
+    /// by it wherever a solver or a factorisation would otherwise see money rows
+    /// (1e7) beside unit rows (1).
+    pub fn largest_coefficient(&self) -> f64 {
+        self.expr
+            .terms
+            .iter()
+            .map(|(_, c)| c.abs())
+            .fold(0.0, f64::max)
+    }
+
     /// The magnitude against which a violation of this row is judged: its largest
     /// term at `values` or its right-hand side, at least 1.
     pub fn scale(&self, values: &[f64]) -> f64 {

@@ -175,12 +175,7 @@ fn solve_once(
     for row in program.rows.iter().chain(holds) {
         // Rows are scaled to a largest coefficient of 1: money rows reach 1e7 and
         // microlp's branch and bound misjudges integral candidates at that scale.
-        let largest = row
-            .expr
-            .terms
-            .iter()
-            .map(|(_, c)| c.abs())
-            .fold(0.0, f64::max);
+        let largest = row.largest_coefficient();
         let factor = if scale_rows && largest > 0.0 {
             1.0 / largest
         } else {
