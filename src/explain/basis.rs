@@ -26,9 +26,6 @@ use crate::solve::first_objective;
 
 /// A variable counts as at a bound within this (relative) distance.
 const AT_BOUND: f64 = 1e-9;
-/// A row counts as tight within this distance relative to its scale (as the
-/// report's `binding`).
-const TIGHT: f64 = 1e-7;
 /// Pivots smaller than this (relative to the column) mean the free columns are not
 /// independent: the values are not a vertex, or too ill-conditioned to trust.
 const PIVOT: f64 = 1e-9;
@@ -240,10 +237,8 @@ impl<'a> Basis<'a> {
             for &(var, coefficient) in &row.expr.terms {
                 by_column.get_mut(var)?.push((index, coefficient));
             }
-            let value = row.expr.eval(values);
-            activity.push(value);
-            let gap = (value - row.rhs).abs();
-            if row.sense == Sense::Equal || gap <= TIGHT * row.scale(values) {
+            activity.push(row.expr.eval(values));
+            if row.is_tight(values) {
                 tight.push(index);
             }
         }
@@ -255,10 +250,6 @@ impl<'a> Basis<'a> {
         // The tight rows over the free columns, each row scaled to a largest
         // coefficient of 1, eliminated with partial pivoting: the first `k` rows
         // of `order` are the pivot rows.
-        let mut free_position = vec![usize::MAX; n];
-        for (position, &var) in free.iter().enumerate() {
-            free_position[var] = position;
-        }
         let mut scale = Vec::with_capacity(tight.len());
         let mut dense: Vec<Vec<f64>> = tight
             .iter()
@@ -269,10 +260,8 @@ impl<'a> Basis<'a> {
                 scale.push(factor);
                 let mut dense = vec![0.0; k];
                 for &(var, coefficient) in &row.expr.terms {
-                    if let Some(&position) = free_position.get(var) {
-                        if position != usize::MAX {
-                            dense[position] += coefficient * factor;
-                        }
+                    if let Some(&Column::Free(position)) = columns.get(var) {
+                        dense[position] += coefficient * factor;
                     }
                 }
                 dense
@@ -369,6 +358,15 @@ impl<'a> Basis<'a> {
                 rho_rows: Vec::new(),
             }),
         })
+    }
+
+    /// The largest entry of `rho` in each row's own scale: what a logical's α
+    /// (its row's ρ alone) is judged against.
+    fn rho_scale(&self, rho: &[f64]) -> f64 {
+        rho.iter()
+            .zip(&self.row_largest)
+            .map(|(rho, largest)| (rho * largest).abs())
+            .fold(0.0, f64::max)
     }
 
     /// The round-off scale of `row`'s dual: the objective's largest coefficient
@@ -657,6 +655,14 @@ impl<'b, 'a> State<'b, 'a> {
         structurals.chain(logicals).collect()
     }
 
+    /// Row `position` of the basis inverse, by row: `ρ = e_position^T B^{-1}`,
+    /// what a dual simplex step at that position needs.
+    fn inverse_row(&self, position: usize) -> Vec<f64> {
+        let mut unit = vec![0.0; self.basis.program.rows.len()];
+        unit[position] = 1.0;
+        self.btran(&unit)
+    }
+
     /// Duals, reduced costs and the zero-reduced-cost set afresh (after the
     /// duals moved).
     fn refresh(&mut self) {
@@ -664,20 +670,14 @@ impl<'b, 'a> State<'b, 'a> {
         self.zero = self.dual_degenerate(&size);
     }
 
-    /// A tie at `blocker` (position, reaching its upper bound): a variable of
+    /// A tie at `blocker` (position, reaching its upper bound; `rho` its row of
+    /// the basis inverse): a variable of
     /// zero reduced cost that can take its place, pivoted in without moving the
     /// duals. `Some(true)`: done; `Some(false)`: there is none, so a dual step
     /// here moves the duals; `None`: the pivot was too small to trust.
-    fn tie_step(&mut self, (position, at_upper): (usize, bool)) -> Option<bool> {
+    fn tie_step(&mut self, rho: &[f64], (position, at_upper): (usize, bool)) -> Option<bool> {
         let basis = self.basis;
-        let mut unit = vec![0.0; basis.program.rows.len()];
-        unit[position] = 1.0;
-        let rho = self.btran(&unit);
-        let rho_scale = rho
-            .iter()
-            .zip(&basis.row_largest)
-            .map(|(rho, largest)| (rho * largest).abs())
-            .fold(0.0, f64::max);
+        let rho_scale = basis.rho_scale(rho);
         let mut best: Option<(usize, f64)> = None;
         for (index, &slot) in self.zero.iter().enumerate() {
             let (alpha, size, upper) = match slot {
@@ -957,12 +957,13 @@ impl<'b, 'a> State<'b, 'a> {
             // the duals move here: past the first stretch the range ends (the
             // rate changes, or nothing can enter and no plan goes further); at
             // the start (a degenerate vertex) the step gives the rate to walk.
-            match self.tie_step(blocker)? {
+            let rho = self.inverse_row(blocker.0);
+            match self.tie_step(&rho, blocker)? {
                 true => continue,
                 false if rate.is_some() => return Some((rate, self.moved)),
                 false => {}
             }
-            match self.dual_step(blocker) {
+            match self.dual_step(&rho, blocker) {
                 DualStep::Tie | DualStep::RateChanges => self.refresh(),
                 DualStep::Infeasible => return Some((rate, self.moved)),
                 DualStep::Undecided => return None,
@@ -1011,12 +1012,9 @@ impl<'b, 'a> State<'b, 'a> {
     /// A dual simplex step at `blocker` (position, reaching its upper bound):
     /// the entering variable by the dual ratio test, the duals moved, the basis
     /// updated.
-    fn dual_step(&mut self, (position, at_upper): (usize, bool)) -> DualStep {
+    fn dual_step(&mut self, rho: &[f64], (position, at_upper): (usize, bool)) -> DualStep {
         let basis = self.basis;
         let program = basis.program;
-        let mut unit = vec![0.0; program.rows.len()];
-        unit[position] = 1.0;
-        let rho = self.btran(&unit);
         // α for the columns ρ touches; every other α is 0, so those columns can
         // neither enter nor change their reduced cost. Scratch space is the
         // basis's, cleared again below.
@@ -1029,11 +1027,10 @@ impl<'b, 'a> State<'b, 'a> {
         } = &mut *scratch;
         touched.clear();
         rho_rows.clear();
-        let mut rho_scale: f64 = 0.0;
+        let rho_scale = basis.rho_scale(rho);
         for (row, &rho) in rho.iter().enumerate() {
             if rho != 0.0 {
                 rho_rows.push(row);
-                rho_scale = rho_scale.max((rho * basis.row_largest[row]).abs());
                 for &(var, coefficient) in &program.rows[row].expr.terms {
                     if alpha_size[var] == 0.0 {
                         touched.push(var);
@@ -1137,7 +1134,7 @@ impl<'b, 'a> State<'b, 'a> {
             None
         };
         if verdict.is_none() && step != 0.0 {
-            for (dual, &rho) in self.duals.iter_mut().zip(&rho) {
+            for (dual, &rho) in self.duals.iter_mut().zip(rho) {
                 *dual += step * rho;
             }
             for &var in touched.iter() {
@@ -1183,22 +1180,33 @@ mod tests {
     use crate::model::{fixtures, Objective};
     use crate::solve::{first_optimum, Optimum};
 
-    fn sides(plan: &crate::model::Plan, name: &str) -> Option<[Side; 2]> {
-        let program = Program::build(plan);
-        let Ok(Optimum::Value(_, vertex)) = first_optimum(&program, plan.objective, None) else {
-            panic!("the plan solves");
-        };
+    /// Linear constraint `name` of `program`, explored far on both sides.
+    fn wanted(program: &Program, name: &str) -> Wanted {
         let index = program
             .named
             .iter()
             .position(|named| named.name == name)
             .expect("named constraint");
-        let wanted = Wanted {
+        Wanted {
             index,
             factor: 1.0,
             far: [1e9, 1e9],
+        }
+    }
+
+    /// The first objective's optimal values on `program`.
+    fn vertex(program: &Program, plan: &crate::model::Plan) -> Vec<f64> {
+        let Ok(Optimum::Value(_, vertex)) = first_optimum(program, plan.objective, None) else {
+            panic!("the plan solves");
         };
-        basis_sides(&program, plan.objective, &vertex, &[wanted]).map(|sides| sides[0])
+        vertex
+    }
+
+    fn sides(plan: &crate::model::Plan, name: &str) -> Option<[Side; 2]> {
+        let program = Program::build(plan);
+        let vertex = vertex(&program, plan);
+        basis_sides(&program, plan.objective, &vertex, &[wanted(&program, name)])
+            .map(|sides| sides[0])
     }
 
     #[track_caller]
@@ -1284,24 +1292,12 @@ mod tests {
         // segment) and b = 60 leave two variables free against one tight row.
         let plan = fixtures::worked_example(0.2);
         let program = Program::build(&plan);
-        let Ok(Optimum::Value(_, mut values)) = first_optimum(&program, plan.objective, None)
-        else {
-            panic!("the plan solves");
-        };
+        let mut values = vertex(&program, &plan);
         let a_first = program.segment_units[0][0][0];
         let b_only = program.segment_units[1][0][0];
         values[a_first] -= 10.0;
         values[b_only] += 10.0;
-        let index = program
-            .named
-            .iter()
-            .position(|named| named.name == "budget_cap")
-            .expect("named");
-        let wanted = Wanted {
-            index,
-            factor: 1.0,
-            far: [1e9, 1e9],
-        };
+        let wanted = wanted(&program, "budget_cap");
         assert!(basis_sides(&program, plan.objective, &values, &[wanted]).is_none());
     }
 }

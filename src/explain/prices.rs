@@ -8,7 +8,7 @@ use super::basis::{basis_sides, Wanted};
 use super::bound_domain;
 use super::warm::WarmStart;
 use crate::model::{Objective, Sense};
-use crate::program::{Measure, Program};
+use crate::program::{Measure, NamedConstraint, Program};
 use crate::solve::{expired, first_objective, first_optimum, remaining, Optimum, SolveError};
 
 /// The price of one named constraint.
@@ -54,22 +54,11 @@ pub fn shadow_prices(
     vertex: Option<&[f64]>,
     deadline: Option<Instant>,
 ) -> Result<Vec<Option<ShadowPrice>>, SolveError> {
-    let denominators: Vec<f64> = program
-        .named
-        .iter()
-        .map(|named| match &named.measure {
-            Measure::Ratio { denominator, .. } => denominator.eval(values),
-            Measure::Linear(_) => 0.0,
-        })
-        .collect();
+    let denominators = denominators(program, values);
     let binding: Vec<bool> = program
         .named
         .iter()
-        .map(|named| {
-            let row = &program.rows[named.row];
-            let gap = (row.expr.eval(values) - row.rhs).abs();
-            named.sense == Sense::Equal || gap <= 1e-7 * row.scale(values)
-        })
+        .map(|named| program.rows[named.row].is_tight(values))
         .collect();
     let started = Instant::now();
     let settled = vertex
@@ -142,6 +131,40 @@ pub fn shadow_prices(
     Ok(prices)
 }
 
+/// Each ratio constraint's denominator at `values` (0 for linear ones).
+fn denominators(program: &Program, values: &[f64]) -> Vec<f64> {
+    program
+        .named
+        .iter()
+        .map(|named| match &named.measure {
+            Measure::Ratio { denominator, .. } => denominator.eval(values),
+            Measure::Linear(_) => 0.0,
+        })
+        .collect()
+}
+
+/// Units of `named`'s right-hand side per unit of its bound: 1 for a linear
+/// bound, the denominator at the plan for a ratio bound (moved to first order).
+fn rhs_per_unit(named: &NamedConstraint, denominator: f64) -> f64 {
+    match named.measure {
+        Measure::Linear(_) => 1.0,
+        Measure::Ratio { .. } => denominator,
+    }
+}
+
+/// How far (bound units) side `direction` (+1: up) of `named` is explored: to
+/// the edge of the bound's domain, at most [`FAR`] times its scale and `limit`.
+fn explored(named: &NamedConstraint, direction: f64, limit: Option<f64>) -> f64 {
+    let (lowest, highest) = bound_domain(named.source);
+    let room = if direction > 0.0 {
+        highest - named.bound
+    } else {
+        named.bound - lowest
+    };
+    room.min(FAR * named.bound.abs().max(1.0))
+        .min(limit.unwrap_or(f64::INFINITY))
+}
+
 /// A side as [`Prober::side`] reports it: the rate, and the bound up to which it
 /// holds (`None`: without limit).
 type PricedSide = (Option<f64>, Option<f64>);
@@ -160,19 +183,10 @@ fn settled_by_basis(
         .iter()
         .enumerate()
         .filter(|&(index, _)| binding[index])
-        .map(|(index, named)| {
-            let (lowest, highest) = bound_domain(named.source);
-            let scale = named.bound.abs().max(1.0);
-            let room = [highest - named.bound, named.bound - lowest];
-            let factor = match named.measure {
-                Measure::Linear(_) => 1.0,
-                Measure::Ratio { .. } => denominators[index],
-            };
-            Wanted {
-                index,
-                factor,
-                far: room.map(|room| room.min(FAR * scale)),
-            }
+        .map(|(index, named)| Wanted {
+            index,
+            factor: rhs_per_unit(named, denominators[index]),
+            far: [1.0, -1.0].map(|direction| explored(named, direction, None)),
         })
         .collect();
     let Some(sides) = basis_sides(program, objective, vertex, &wanted) else {
@@ -226,28 +240,16 @@ pub fn rate_ahead(
     let Optimum::Value(optimum, values) = first_optimum(program, objective, time_limit)? else {
         return Ok(None);
     };
-    let denominators: Vec<f64> = program
-        .named
-        .iter()
-        .map(|named| match &named.measure {
-            Measure::Ratio { denominator, .. } => denominator.eval(&values),
-            Measure::Linear(_) => 0.0,
-        })
-        .collect();
+    let denominators = denominators(program, &values);
     // The optimum is a vertex: its basis usually says at once how far the rate
     // goes (as `shadow_prices`, limited to `limit`).
     if let Some(named) = program.named.get(index) {
-        let (_, highest) = bound_domain(named.source);
         let scale = named.bound.abs().max(1.0);
-        let far = (highest - named.bound).min(FAR * scale).min(limit);
-        let factor = match named.measure {
-            Measure::Linear(_) => 1.0,
-            Measure::Ratio { .. } => denominators[index],
-        };
+        let far = explored(named, 1.0, Some(limit));
         if far > 0.0 {
             let wanted = Wanted {
                 index,
-                factor,
+                factor: rhs_per_unit(named, denominators[index]),
                 far: [far, 0.0],
             };
             match basis_sides(program, objective, &values, &[wanted]).map(|sides| sides[0][0]) {
@@ -425,16 +427,8 @@ impl<'a> Prober<'a> {
     fn side(&self, index: usize, direction: f64) -> Result<(Option<f64>, Option<f64>), SolveError> {
         let named = &self.program.named[index];
         let bound = named.bound;
-        let (lowest, highest) = bound_domain(named.source);
         let scale = bound.abs().max(1.0);
-        let room = if direction > 0.0 {
-            highest - bound
-        } else {
-            bound - lowest
-        };
-        let far = room
-            .min(FAR * scale)
-            .min(self.limit.unwrap_or(f64::INFINITY));
+        let far = explored(named, direction, self.limit);
         if far <= 0.0 {
             return Ok((None, Some(bound)));
         }

@@ -26,6 +26,10 @@ pub struct Var {
     pub integer: bool,
 }
 
+/// How close (relative to [`Row::scale`]) a row's value must be to its
+/// right-hand side for the row to count as tight.
+pub const TIGHT: f64 = 1e-7;
+
 /// A constraint row `expr (sense) rhs`, with every constant moved to `rhs`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -67,6 +71,14 @@ impl Row {
             .iter()
             .map(|(_, c)| c.abs())
             .fold(0.0, f64::max)
+    }
+
+    /// Whether `values` meet this row with equality (an equality row always
+    /// does), within [`TIGHT`] of its scale: the rows that bind for shadow
+    /// prices.
+    pub fn is_tight(&self, values: &[f64]) -> bool {
+        self.sense == Sense::Equal
+            || (self.expr.eval(values) - self.rhs).abs() <= TIGHT * self.scale(values)
     }
 
     /// The magnitude against which a violation of this row is judged: its largest
