@@ -12,7 +12,6 @@
 //! probe that lies on the line through two earlier points proves the whole interval
 //! linear.
 
-mod basis;
 mod diagnosis;
 mod drivers;
 mod evaluate;

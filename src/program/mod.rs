@@ -88,6 +88,19 @@ impl Row {
     }
 }
 
+/// A face of a program's feasible set: some variables held at a value and some
+/// inequality rows held tight. The optimal solutions of a linear program form
+/// such a face (complementary slackness), so a later lexicographic level can be
+/// solved over exactly the earlier levels' optima, with no objective row and no
+/// tolerance.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Face {
+    /// Variables held at these values (each on one of its bounds).
+    pub fixed: Vec<(VarId, f64)>,
+    /// Rows held with equality.
+    pub tight: Vec<usize>,
+}
+
 /// Which field of the plan a named constraint comes from, so that explanations and
 /// scenarios can find the bound to move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,6 +255,24 @@ impl Program {
             named.bound = bound;
             if let Some(row) = program.rows.get_mut(named.row) {
                 *row = named.measure.row(named.sense, bound);
+            }
+        }
+        program
+    }
+
+    /// The same program restricted to `face`: its variables fixed, its rows
+    /// made equalities. Indices out of range change nothing.
+    pub fn restricted(&self, face: &Face) -> Program {
+        let mut program = self.clone();
+        for &(var, value) in &face.fixed {
+            if let Some(var) = program.vars.get_mut(var) {
+                var.lower = value;
+                var.upper = value;
+            }
+        }
+        for &row in &face.tight {
+            if let Some(row) = program.rows.get_mut(row) {
+                row.sense = Sense::Equal;
             }
         }
         program
