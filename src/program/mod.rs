@@ -88,6 +88,18 @@ impl Row {
     }
 }
 
+/// One segment-order binary: `y >= width * z`, and the next segment may fill
+/// only where `z` is 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentOrder {
+    /// The binary `z`.
+    pub full: VarId,
+    /// The segment `y` it says is full.
+    pub segment: VarId,
+    /// The segment's width.
+    pub width: f64,
+}
+
 /// A face of a program's feasible set: some variables held at a value and some
 /// inequality rows held tight. The optimal solutions of a linear program form
 /// such a face (complementary slackness), so a later lexicographic level can be
@@ -240,6 +252,9 @@ pub struct Program {
     pub period_levels: Vec<Levels>,
     /// Levels over the horizon.
     pub levels: Levels,
+    /// The segment-order binaries (MODEL.md §2): each `z` with the segment `y`
+    /// it says is full and that segment's width (`y >= width * z`).
+    pub segment_order: Vec<SegmentOrder>,
     /// The solver engine for this program and every variant derived from it
     /// (moved bounds, fixed integers), so explanations re-solve with the engine
     /// that found the plan.
@@ -292,6 +307,26 @@ impl Program {
         program
     }
 
+    /// `values` with every segment-order binary set to 1 where its segment is
+    /// full. Both 0 and 1 are feasible there (the segment's row holds either
+    /// way, and 1 only lets the next segment fill), so an engine may return
+    /// either; 1 is the one that says what the plan is — the segment is full —
+    /// and so the one whose fixed-integer prices (MODEL.md §3) let the next unit
+    /// go to the next segment.
+    pub fn with_full_segments_marked(&self, mut values: Vec<f64>) -> Vec<f64> {
+        for order in &self.segment_order {
+            let full = values
+                .get(order.segment)
+                .is_some_and(|&y| y >= order.width - 1e-9 * order.width.max(1.0));
+            if full {
+                if let Some(z) = values.get_mut(order.full) {
+                    *z = 1.0;
+                }
+            }
+        }
+        values
+    }
+
     /// Whether any variable is integer (integer drivers or segment-order binaries), so
     /// that the program is a mixed-integer program.
     pub fn is_mixed_integer(&self) -> bool {
@@ -310,6 +345,7 @@ struct Builder<'a> {
     vars: Vec<Var>,
     rows: Vec<Row>,
     named: Vec<NamedConstraint>,
+    segment_order: Vec<SegmentOrder>,
 }
 
 impl<'a> Builder<'a> {
@@ -320,6 +356,7 @@ impl<'a> Builder<'a> {
             vars: Vec::new(),
             rows: Vec::new(),
             named: Vec::new(),
+            segment_order: Vec::new(),
         }
     }
 
@@ -481,6 +518,7 @@ impl<'a> Builder<'a> {
             spend,
             period_levels,
             levels,
+            segment_order: self.segment_order,
             backend: crate::solve::Backend::default(),
         }
     }
@@ -502,6 +540,11 @@ impl<'a> Builder<'a> {
                     .and_then(|s| s.units)
                     .unwrap_or(bound);
                 let z = self.add_var(0.0, 1.0, true);
+                self.segment_order.push(SegmentOrder {
+                    full: z,
+                    segment: pair[0][t],
+                    width,
+                });
                 let mut filled = LinExpr::default();
                 filled.add(pair[0][t], 1.0);
                 filled.add(z, -width);

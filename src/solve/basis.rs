@@ -149,6 +149,14 @@ pub(crate) fn exact_vertex(
     })
 }
 
+/// The exact vertex near `values` (as [`exact_vertex`], without the face).
+pub(crate) fn polished(program: &Program, values: &[f64]) -> Option<Vec<f64>> {
+    let nothing = LinExpr::default();
+    POLISH_AT_BOUND
+        .iter()
+        .find_map(|&at_bound| polish(program, true, &nothing, values, at_bound))
+}
+
 /// `values` recomputed from the basis classified at `at_bound`, if they meet
 /// every row and bound within [`POLISHED`].
 fn polish(

@@ -316,6 +316,11 @@ pub fn optimize_expr(
         Direction::Minimise
     };
     Ok(match stage(program, &[], expr, direction, time_limit)? {
+        StageOutcome::Optimal(values) if !program.is_mixed_integer() => {
+            // An exact vertex, so that what binds there is decided exactly.
+            let values = basis::polished(program, &values).unwrap_or(values);
+            Optimum::Value(expr.eval(&values), values)
+        }
         StageOutcome::Optimal(values) | StageOutcome::Feasible { values, .. } => {
             Optimum::Value(expr.eval(&values), values)
         }
@@ -390,6 +395,8 @@ fn solve_stages(
     let mut solved: Vec<Hold<'_>> = Vec::new();
     let mut best: Option<Vec<f64>> = None;
     let mut solved_stages = 0;
+    // The level at which an integer program's levels stopped short.
+    let mut partial: Option<&str> = None;
     for (direction, objective, label) in stages(plan.objective, program)
         .into_iter()
         .take(stage_count)
@@ -412,9 +419,19 @@ fn solve_stages(
                     outcome => outcome?,
                 }
             }
-            Levels::Holds { solver, holds } => contain(program.backend, || {
+            Levels::Holds { solver, holds } => match contain(program.backend, || {
                 solve_holding(solver, holds, objective, direction, deadline)
-            })?,
+            }) {
+                Err(error) if best.is_some() && program.is_mixed_integer() => {
+                    // The engine cannot hold the earlier integer optima however
+                    // loosely: the later levels are optimised below with the
+                    // whole units of the earlier optimum fixed.
+                    tracing::warn!(%error, stage = label, "the level failed with integers; optimising it with the whole units fixed");
+                    partial = Some(label);
+                    break;
+                }
+                outcome => outcome?,
+            },
         };
         tracing::debug!(stage = label, outcome = outcome.name(), "level solved");
         let mut values = match outcome {
@@ -519,6 +536,23 @@ fn solve_stages(
         solved_stages += 1;
     }
     match best {
+        Some(values) if program.is_mixed_integer() => {
+            let values = refine_continuous(plan, program, options, values);
+            let message = match partial {
+                None => "optimal".to_string(),
+                Some(label) => format!(
+                    "optimal; {label} and later levels optimised with the whole units of the earlier levels' optimum fixed (the engine failed on them with whole units free)"
+                ),
+            };
+            finish(
+                program,
+                Status::Optimal,
+                values,
+                None,
+                solved_stages,
+                message,
+            )
+        }
         Some(values) => finish(
             program,
             Status::Optimal,
@@ -531,6 +565,40 @@ fn solve_stages(
             Status::Infeasible,
             "no plan meets every constraint",
         )),
+    }
+}
+
+/// An integer program's plan with its continuous part re-optimised exactly:
+/// every level solved again over the linear program with the plan's whole units
+/// (and segment-order binaries) fixed, level by level on optimal faces. The
+/// integer levels hold earlier optima within a tolerance, so their continuous
+/// part can sit a little off the optimum (0.017 of a USD unit past a minimum on
+/// a realistic plan); with the integers fixed the first objective can only be
+/// as good or better, and the plan lands on an exact vertex. Where that solve
+/// fails, the values are kept as they are.
+fn refine_continuous(
+    plan: &Plan,
+    program: &Program,
+    options: &SolveOptions,
+    values: Vec<f64>,
+) -> Vec<f64> {
+    let mut whole = program.with_full_segments_marked(values.clone());
+    clean(program, &mut whole, 0.0);
+    let fixed = program.with_integers_fixed(&whole);
+    let mut ignored = None;
+    match solve_stages(plan, &fixed, options, &mut ignored) {
+        Ok(ProgramSolution {
+            status: Status::Optimal,
+            values: Some(refined),
+            ..
+        }) => refined,
+        other => {
+            tracing::debug!(
+                ?other,
+                "the continuous part could not be re-optimised; keeping the integer levels' plan"
+            );
+            values
+        }
     }
 }
 
@@ -674,6 +742,15 @@ fn finish(
     stages: u32,
     message: String,
 ) -> Result<ProgramSolution, SolveError> {
+    // An integer plan's continuous part is made an exact vertex of the program
+    // with its whole units fixed, so that what binds is decided exactly.
+    let values = if program.is_mixed_integer() {
+        let mut rounded = program.with_full_segments_marked(values.clone());
+        clean(program, &mut rounded, 0.0);
+        basis::polished(&program.with_integers_fixed(&rounded), &rounded).unwrap_or(rounded)
+    } else {
+        values
+    };
     // Prefer values with solver noise (a millionth of a unit) removed; keep the raw
     // ones if removing it would break a row.
     let mut snapped = values.clone();
