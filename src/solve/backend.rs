@@ -62,7 +62,20 @@ pub(crate) fn solve_stage(
     time_limit: Option<Duration>,
 ) -> Result<StageOutcome, SolveError> {
     match program.backend {
-        Backend::Microlp => solve_microlp(program, holds, objective, direction, time_limit),
+        Backend::Microlp => {
+            #[cfg(feature = "highs")]
+            let started = std::time::Instant::now();
+            let outcome = solve_microlp(program, holds, objective, direction, time_limit);
+            // The last link of the chain: HiGHS, where it is compiled in.
+            #[cfg(feature = "highs")]
+            if let Err(SolveError::Backend(error)) = &outcome {
+                tracing::warn!(%error, "microlp failed; solving the stage with HiGHS");
+                let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
+                return super::highs::HighsSession::new(program)
+                    .solve(holds, objective, direction, left);
+            }
+            outcome
+        }
         #[cfg(feature = "highs")]
         Backend::Highs => {
             super::highs::HighsSession::new(program).solve(holds, objective, direction, time_limit)
@@ -123,9 +136,10 @@ impl<'p> StageSolver<'p> {
 /// versions did) rounds every coefficient, which turned exact cancellations into
 /// near-singular bases ("Singular matrix" on realistic plans), and shrank a money
 /// row's feasibility tolerance's meaning by its scale, so integral candidates
-/// that broke a share bound by 1e-5 were accepted. microlp's branch and bound can
-/// still give up on an integral candidate; the stage is then tried once more with
-/// the rows scaled, before the failure is reported.
+/// that broke a share bound by 1e-5 were accepted. microlp can still fail on a
+/// program (a singular basis, an integral candidate its branch and bound gives
+/// up on); the stage is then tried once more with the rows scaled — another
+/// start for the same program — before the failure is reported.
 fn solve_microlp(
     program: &Program,
     holds: &[Row],
@@ -135,7 +149,7 @@ fn solve_microlp(
 ) -> Result<StageOutcome, SolveError> {
     let started = std::time::Instant::now();
     match solve_once(program, holds, objective, direction, time_limit, false) {
-        Err(SolveError::Backend(error)) if program.is_mixed_integer() => {
+        Err(SolveError::Backend(error)) => {
             tracing::warn!(%error, "microlp failed on the rows as written; retrying them scaled");
             let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
             solve_once(program, holds, objective, direction, left, true)
