@@ -3,7 +3,7 @@
 //! `fix_var` on the solved problem (a few dual simplex pivots) instead of a solve
 //! from scratch.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem, Solution, Variable};
 
@@ -29,7 +29,10 @@ pub(super) struct WarmStart {
     solution: Solution,
     /// The program's variables in the microlp problem.
     vars: Vec<Variable>,
-    held: HashMap<usize, Held>,
+    /// By constraint index: ordered, so the warm start fixes its held variables in
+    /// the same order on every run (a hash order made the start's vertex, and with
+    /// it the round-off of every warm probe, differ from run to run).
+    held: BTreeMap<usize, Held>,
     constant: f64,
 }
 
@@ -63,8 +66,8 @@ impl WarmStart {
             .zip(&coefficients)
             .map(|(var, &coefficient)| problem.add_var(coefficient, (var.lower, var.upper)))
             .collect();
-        let mut held = HashMap::new();
-        let mut held_by_row = HashMap::new();
+        let mut held = BTreeMap::new();
+        let mut held_by_row = BTreeMap::new();
         for &(index, lowest, highest) in binding {
             let named = program.named.get(index)?;
             let (at_bound, per_unit) = match named.measure {
