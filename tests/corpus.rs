@@ -36,6 +36,7 @@
 //! [`LINES_PER_RUN`] per plan and engine, with the count of the rest). The run's
 //! time and a summary per engine go to stderr even when the test passes.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -64,6 +65,45 @@ const LINES_PER_RUN: usize = 12;
 /// A solve that takes longer is cut short (status TIME_LIMIT, a mismatch), so that a
 /// stuck engine fails the test instead of hanging CI.
 const TIME_LIMIT: Duration = Duration::from_secs(300);
+
+thread_local! {
+    /// The library's warnings logged on this thread since the last [`take_log`].
+    static LOG: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Where the library's warnings go: the logging thread's [`LOG`].
+struct ThreadLog;
+
+impl std::io::Write for ThreadLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOG.with(|log| log.borrow_mut().push_str(&String::from_utf8_lossy(bytes)));
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends the library's warnings (why a result has no prices or no diagnosis, say)
+/// to the thread that logs them, so that each run's report can show its own.
+fn capture_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,highs=error"))
+        .with_ansi(false)
+        .without_time()
+        .with_writer(|| ThreadLog)
+        .try_init();
+}
+
+/// This thread's warnings since the last call, one per line.
+fn take_log() -> Vec<String> {
+    LOG.with(|log| std::mem::take(&mut *log.borrow_mut()))
+        .lines()
+        .map(|line| line.trim().to_string())
+        .filter(|line| !line.is_empty())
+        .collect()
+}
 
 /// Writes to stderr past the test harness' capture, so that a passing run still
 /// shows that it skipped, or how long it took.
@@ -125,6 +165,8 @@ struct Run {
     /// Where the prices compared rest on a segment-order binary that the units leave
     /// open (see [`Integers::ambiguous`]).
     ambiguous: Vec<String>,
+    /// The library's warnings during the call.
+    log: Vec<String>,
     seconds: f64,
 }
 
@@ -232,17 +274,20 @@ fn run(case: &Case, engine: Engine) -> Run {
             skip_explanations: false,
         }),
     };
+    take_log();
     let start = Instant::now();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         planner::optimize(&request, &Limits::default(), Some(TIME_LIMIT))
     }));
     let seconds = start.elapsed().as_secs_f64();
+    let log = take_log();
     let mut run = Run {
         plan: case.name.clone(),
         engine: engine.name().to_string(),
         mismatches: Vec::new(),
         prices_skipped: None,
         ambiguous: Vec::new(),
+        log,
         seconds,
     };
     let result = match outcome {
@@ -693,6 +738,9 @@ fn details(runs: &[Run], verbose: bool) -> String {
                 }
             );
         }
+        for line in run.log.iter().take(shown) {
+            let _ = writeln!(text, "    log: {line}");
+        }
         if run.mismatches.len() > shown {
             let _ = writeln!(
                 text,
@@ -716,6 +764,7 @@ fn realistic_corpus_matches_the_independent_answers() {
         ));
         return;
     }
+    capture_logs();
     let cases = read_cases(&dir);
     let engines = Engine::all();
     let jobs = std::env::var("CORPUS_JOBS")
