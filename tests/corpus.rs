@@ -23,8 +23,8 @@
 //!   compared, and a mismatch there carries a note saying so);
 //! - an infeasible plan must have a diagnosis, and for every constraint the expected
 //!   diagnosis lists, our relaxation must be there with the plan's bound (`current`)
-//!   and an "alone" bound matching `needed` at 1e-6 of max(1, |needed|) (null: it
-//!   cannot alone).
+//!   and a decided "alone" bound matching `needed` at 1e-6 of max(1, |needed|)
+//!   (null: it cannot alone; an undecided one is a mismatch whatever is expected).
 //!
 //! A solve gets at most [`TIME_LIMIT`] (the server's default `--max-solve-time`);
 //! one that runs out is a status mismatch rather than a hung CI job.
@@ -191,6 +191,8 @@ enum Kind {
     Unpriced,
     Price,
     NoDiagnosis,
+    /// A relaxation whose alone bound the diagnosis could not decide.
+    Undecided,
     Diagnosis,
 }
 
@@ -204,6 +206,7 @@ impl Kind {
             Kind::Unpriced => "unpriced constraints",
             Kind::Price => "wrong prices",
             Kind::NoDiagnosis => "no diagnosis",
+            Kind::Undecided => "undecided relaxations",
             Kind::Diagnosis => "wrong diagnosis",
         }
     }
@@ -549,10 +552,14 @@ fn compare_prices(result: &pb::PlanResult, expected: &Value, run: &mut Run) {
             continue;
         };
         if !constraint.priced {
+            let reason = match constraint.unpriced_reason.as_str() {
+                "" => String::new(),
+                reason => format!(": {reason}"),
+            };
             run.mismatches.push(mismatch(
                 Kind::Unpriced,
                 format!(
-                    "{name}: unpriced (want down {}, up {})",
+                    "{name}: unpriced{reason} (want down {}, up {})",
                     show(number(&want["down"], name)),
                     show(number(&want["up"], name))
                 ),
@@ -593,6 +600,9 @@ fn compare_diagnosis(plan: &pb::Plan, result: &pb::PlanResult, expected: &Value,
             .push(mismatch(Kind::NoDiagnosis, "diagnosis: none reported"));
         return;
     };
+    if !diagnosis.note.is_empty() {
+        run.log.push(format!("diagnosis note: {}", diagnosis.note));
+    }
     let ours: BTreeMap<&str, &pb::Relaxation> = diagnosis
         .relaxations
         .iter()
@@ -621,6 +631,18 @@ fn compare_diagnosis(plan: &pb::Plan, result: &pb::PlanResult, expected: &Value,
             }
         }
         let needed = number(&want["needed"], name);
+        // An unset alone bound means "cannot alone" only when it was decided.
+        if !relaxation.undecided.is_empty() {
+            run.mismatches.push(mismatch(
+                Kind::Undecided,
+                format!(
+                    "diagnosis {name} alone: undecided ({}), want {} (null: cannot alone)",
+                    relaxation.undecided,
+                    show(needed)
+                ),
+            ));
+            continue;
+        }
         let agree = match (relaxation.alone_bound, needed) {
             (None, None) => true,
             (Some(got), Some(needed)) => close(got, needed, TOTAL_TOL),
