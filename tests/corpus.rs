@@ -674,9 +674,10 @@ fn compare_diagnosis(plan: &pb::Plan, result: &pb::PlanResult, expected: &Value,
 /// MODEL.md §3: "the nearest bound that alone would make the plan feasible". For
 /// a driver minimum `name` (`driver[ID].min_units[PERIOD]`) where we found `got`
 /// and the expected file `needed`, both below the plan's `current`: proves by
-/// re-solves that the plan is feasible with the minimum at `got`, infeasible a
-/// little above it, and that `got` is nearer — then the expected value is not
-/// the nearest, and this returns why.
+/// re-solves that the plan is feasible with the minimum a little below `got` and
+/// infeasible a little above it (by the comparison's tolerance), and that the
+/// expected value lies beyond — then the expected value is not the nearest, and this
+/// returns why.
 fn nearer_minimum_proven(
     plan: &pb::Plan,
     name: &str,
@@ -713,13 +714,20 @@ fn nearer_minimum_proven(
             .result?;
         Some(status_name(&result))
     };
-    let above = got + 1e-6 * got.abs().max(1.0);
-    let feasible_at = with_minimum(got)?;
+    // Just inside and just outside ours, at the comparison's tolerance: `got` is
+    // reported rounded (to 12 significant digits), so the plan may be infeasible at
+    // `got` itself by a hair (plan_4242_0212: 0.160881458967).
+    let step = TOTAL_TOL * got.abs().max(1.0);
+    let (below, above) = (got - step, got + step);
+    if needed >= below {
+        return None;
+    }
+    let feasible_below = with_minimum(below)?;
     let feasible_above = with_minimum(above)?;
-    (feasible_at == "OPTIMAL" && feasible_above == "INFEASIBLE").then(|| {
+    (feasible_below == "OPTIMAL" && feasible_above == "INFEASIBLE").then(|| {
         format!(
             "{name} alone: ours {got} is nearer to {current} than the expected {needed}, and \
-             proven: the plan is OPTIMAL with the minimum at {got}, INFEASIBLE at {above}"
+             proven: the plan is OPTIMAL with the minimum at {below}, INFEASIBLE at {above}"
         )
     })
 }
