@@ -351,7 +351,7 @@ enum Levels<'p> {
     /// slackness at its exact vertex), so no objective row is added and no
     /// tolerance is needed: every level's plan is a vertex of the first level's
     /// optimal face.
-    Faces(Program),
+    Faces(Box<Program>),
     /// Integer programs, and linear ones whose vertex could not be made exact:
     /// earlier optima held by one row each (MODEL.md §2), on one engine session.
     Holds {
@@ -389,7 +389,7 @@ fn solve_stages(
     let mut levels = if program.is_mixed_integer() {
         Levels::holding(program, &[])
     } else {
-        Levels::Faces(program.clone())
+        Levels::Faces(Box::new(program.clone()))
     };
     // Every level solved so far, at its optimum.
     let mut solved: Vec<Hold<'_>> = Vec::new();
@@ -509,7 +509,7 @@ fn solve_stages(
                 Some(vertex) => {
                     values = vertex.values;
                     match vertex.face {
-                        Some(optimal) => *face = face.restricted(&optimal),
+                        Some(optimal) => **face = face.restricted(&optimal),
                         None => to_rows = true,
                     }
                 }
