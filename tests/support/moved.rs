@@ -237,6 +237,48 @@ impl Priced<'_> {
             })
     }
 
+    /// Checks a constraint the plan does not bind, priced 0: loosening it
+    /// (`direction` +1: raising the bound, -1: lowering it) must leave the first
+    /// objective where it is. (Loosening a constraint that is slack at an optimum
+    /// keeps that optimum, and no better point appears: the line from it to a better
+    /// one would start inside the old bound.)
+    pub fn check_slack(&self, direction: f64) -> Result<(), TestCaseError> {
+        let (name, bound, base) = (self.name, self.bound, self.base);
+        let scale = bound.abs().max(1.0);
+        let (lowest, highest) = domain(self.source);
+        let room = if direction > 0.0 {
+            highest - bound
+        } else {
+            bound - lowest
+        };
+        let h = (if self.ratio { 1e-4 } else { 1e-3 } * scale).min(room / 2.0);
+        if h < 1e-6 * scale {
+            return Ok(());
+        }
+        let Some(value) = self.at(direction, h)? else {
+            return Ok(());
+        };
+        let Some(value) = value else {
+            return Err(TestCaseError::fail(format!(
+                "{name}: not binding, but with the bound loosened by {:e} the plan has no \
+                 optimum (base {})",
+                direction * h,
+                base.value
+            )));
+        };
+        let measured = (value.value - base.value) / (direction * h);
+        let tolerance = self.checks.relative + 2.0 * noise(&[base, value]) / h;
+        prop_assert!(
+            measured.abs() <= tolerance,
+            "{name}: not binding and priced 0, but loosening the bound by {:e} moves the \
+             first objective by {measured} per unit ({} vs base {})",
+            direction * h,
+            value.value,
+            base.value
+        );
+        Ok(())
+    }
+
     /// Checks one side (`direction` +1: up, -1: down) of `price`.
     pub fn check_side(&self, price: &ShadowPrice, direction: f64) -> Result<(), TestCaseError> {
         let (name, bound, base) = (self.name, self.bound, self.base);
