@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use proptest::test_runner::TestCaseError;
 use realistic::{realistic_plan, Intent, Realistic};
 use support::moved::{movable, resolve, with_bound, Checks, Priced};
-use tradeoff::convert::{plan_from_pb, Limits};
+use tradeoff::convert::{backend_to_pb, plan_from_pb, Limits};
 use tradeoff::explain::{diagnose, ShadowPrice};
 use tradeoff::model::{Plan, Sense};
 use tradeoff::pb;
@@ -321,35 +321,29 @@ fn error_kind(message: &str) -> String {
 
 /// The engines to run a plan on: AUTO, and each engine forced when there are two.
 fn choices() -> Vec<(&'static str, pb::Solver)> {
-    if Backend::Highs.is_available() {
-        vec![
-            ("auto", pb::Solver::Auto),
-            ("microlp", pb::Solver::Microlp),
-            ("highs", pb::Solver::Highs),
-        ]
-    } else {
-        vec![("auto", pb::Solver::Auto)]
+    let mut choices = vec![("auto", pb::Solver::Auto)];
+    let available = Backend::available();
+    if available.len() > 1 {
+        choices.extend(
+            available
+                .into_iter()
+                .map(|backend| (backend.name(), backend_to_pb(backend))),
+        );
     }
+    choices
 }
 
 /// Each engine compiled in, with the one that checks it: the other engine when
 /// there are two, itself otherwise.
 fn engines() -> Vec<(Backend, Backend)> {
-    if Backend::Highs.is_available() {
-        vec![
-            (Backend::Microlp, Backend::Highs),
-            (Backend::Highs, Backend::Microlp),
-        ]
-    } else {
-        vec![(Backend::Microlp, Backend::Microlp)]
-    }
-}
-
-fn solver_pb(backend: Backend) -> pb::Solver {
-    match backend {
-        Backend::Microlp => pb::Solver::Microlp,
-        Backend::Highs => pb::Solver::Highs,
-    }
+    let available = Backend::available();
+    available
+        .iter()
+        .map(|&engine| {
+            let other = available.iter().find(|&&other| other != engine);
+            (engine, other.copied().unwrap_or(engine))
+        })
+        .collect()
 }
 
 /// The plan through the planner.
@@ -385,14 +379,12 @@ fn every_plan_solves() {
     let time_limit = run.config.time_limit;
     run.cases(|run, case| {
         let mixed_integer = case.mixed_integer();
-        run.count(format!(
-            "plans: {}",
-            if mixed_integer {
-                "mixed-integer"
-            } else {
-                "linear"
-            }
-        ));
+        let program = if mixed_integer {
+            "mixed-integer"
+        } else {
+            "linear"
+        };
+        run.count(format!("plans: {program}"));
         let mut results: Vec<(&str, pb::PlanResult)> = Vec::new();
         for (name, solver) in choices() {
             let started = Instant::now();
@@ -400,14 +392,7 @@ fn every_plan_solves() {
             run.time(
                 started.elapsed(),
                 case.generated.seed,
-                format!(
-                    "{name}, {}",
-                    if mixed_integer {
-                        "mixed-integer"
-                    } else {
-                        "linear"
-                    }
-                ),
+                format!("{name}, {program}"),
             );
             let result = match outcome {
                 Ok(result) => result,
@@ -481,14 +466,7 @@ fn every_plan_solves() {
                 if (x - y).abs() > 1e-6 * x.abs().max(y.abs()).max(1.0) {
                     run.fail(
                         &case.generated,
-                        format!(
-                            "engines disagree on the totals ({} plan)",
-                            if mixed_integer {
-                                "mixed-integer"
-                            } else {
-                                "linear"
-                            }
-                        ),
+                        format!("engines disagree on the totals ({program} plan)"),
                         format!("{total}: {first_name} {x}, {name} {y}"),
                     );
                     break;
@@ -564,7 +542,7 @@ fn linear_prices_match_finite_differences() {
         }
         for (engine, checker) in engines() {
             // Errors and statuses are `every_plan_solves`'s business.
-            let Ok(result) = optimize(case, solver_pb(engine), true, time_limit) else {
+            let Ok(result) = optimize(case, backend_to_pb(engine), true, time_limit) else {
                 continue;
             };
             if status(&result) != pb::SolveStatus::Optimal {
@@ -803,7 +781,7 @@ fn infeasible_plans_are_diagnosed() {
         }
         let program = Program::build(&case.plan);
         for (engine, checker) in engines() {
-            let Ok(result) = optimize(case, solver_pb(engine), true, time_limit) else {
+            let Ok(result) = optimize(case, backend_to_pb(engine), true, time_limit) else {
                 continue;
             };
             if status(&result) != pb::SolveStatus::Infeasible {

@@ -392,7 +392,7 @@ impl Builder {
                 _ => Kind::Resale,
             };
             let region = *self.rng.pick(&regions);
-            let mut draft = self.driver(kind, region, whole_units);
+            let draft = self.driver(kind, region, whole_units);
             if drafts.len() + 1 < count && self.rng.chance(0.08) {
                 // The same driver in another region, with the same numbers: ties.
                 let other = *self.rng.pick(&REGIONS);
@@ -403,10 +403,9 @@ impl Builder {
                 twin.driver.id = format!("{}{}{other}", draft.driver.id, self.separator);
                 drafts.push(twin);
             }
-            draft.driver.id = unique_id(&drafts, draft.driver.id.clone());
             drafts.push(draft);
         }
-        // Ids unique even after twins.
+        // Ids unique: a number after a repeated one.
         for i in 0..drafts.len() {
             let id = drafts[i].driver.id.clone();
             if drafts[..i].iter().any(|d| d.driver.id == id) {
