@@ -322,21 +322,13 @@ fn check_prices_against_resolves(plan: &Plan) -> Result<(), TestCaseError> {
         if !movable(named.source) {
             continue;
         }
-        let priced = Priced {
-            plan,
-            name: &named.name,
-            source: named.source,
-            ratio: matches!(named.measure, Measure::Ratio { .. }),
-            binding: constraint.binding,
-            bound: named.bound,
-            base,
-            checks: Checks {
-                solver: SolverChoice::Auto,
-                relative: 1e-4,
-                ranges: true,
-                strict: false,
-            },
+        let checks = Checks {
+            solver: SolverChoice::Auto,
+            relative: 1e-4,
+            ranges: true,
+            strict: false,
         };
+        let priced = Priced::new(plan, named, constraint.binding, base, checks);
         priced.check_side(&price, 1.0)?;
         priced.check_side(&price, -1.0)?;
     }

@@ -52,7 +52,7 @@ use tradeoff::explain::{diagnose, ShadowPrice};
 use tradeoff::model::{Plan, Sense};
 use tradeoff::pb;
 use tradeoff::planner;
-use tradeoff::program::{LinExpr, Measure, Program};
+use tradeoff::program::{LinExpr, Program};
 use tradeoff::solve::{
     build_program, optimize_expr, solve, Backend, Optimum, SolveOptions, SolverChoice, Status,
 };
@@ -492,6 +492,16 @@ fn every_plan_solves() {
 // ---------------------------------------------------------------------------------
 // 2. Prices against finite differences.
 
+/// A failure's kind: the engine, what went wrong, and what kind of constraint
+/// (from its name) it went wrong on.
+fn failure_kind(engine: Backend, what: &str, constraint: &str) -> String {
+    format!(
+        "{}: {what} ({})",
+        engine.name(),
+        constraint_kind(constraint)
+    )
+}
+
 /// What a constraint's name says it is, for counting failures by kind.
 fn constraint_kind(name: &str) -> String {
     let (head, tail) = match name.split_once("].") {
@@ -601,13 +611,7 @@ fn linear_prices_match_finite_differences() {
             for (index, (named, constraint)) in
                 program.named.iter().zip(&result.constraints).enumerate()
             {
-                let kind = |what: &str| {
-                    format!(
-                        "{}: {what} ({})",
-                        engine.name(),
-                        constraint_kind(&constraint.name)
-                    )
-                };
+                let kind = |what: &str| failure_kind(engine, what, &constraint.name);
                 if named.name != constraint.name {
                     run.fail(
                         &case.generated,
@@ -667,23 +671,8 @@ fn linear_prices_match_finite_differences() {
             ) {
                 let (index, price) = checkable[at];
                 let (named, constraint) = (&program.named[index], &result.constraints[index]);
-                let kind = |what: &str| {
-                    format!(
-                        "{}: {what} ({})",
-                        engine.name(),
-                        constraint_kind(&constraint.name)
-                    )
-                };
-                let priced = Priced {
-                    plan: &case.plan,
-                    name: &named.name,
-                    source: named.source,
-                    ratio: matches!(named.measure, Measure::Ratio { .. }),
-                    binding: constraint.binding,
-                    bound: named.bound,
-                    base,
-                    checks,
-                };
+                let kind = |what: &str| failure_kind(engine, what, &constraint.name);
+                let priced = Priced::new(&case.plan, named, constraint.binding, base, checks);
                 // Binding: both sides (+1, -1); slack by a hair: the loosening side
                 // (0 stands for that check).
                 let sides: &[f64] = if constraint.binding {
@@ -878,13 +867,7 @@ fn infeasible_plans_are_diagnosed() {
                 run.config.checks_per_plan,
             ) {
                 let (relaxation, index, alone) = relaxable[at];
-                let kind = |what: &str| {
-                    format!(
-                        "{}: {what} ({})",
-                        engine.name(),
-                        constraint_kind(&relaxation.name)
-                    )
-                };
+                let kind = |what: &str| failure_kind(engine, what, &relaxation.name);
                 // Whether the plan is feasible with the bound at `at`; `None`: no
                 // answer (a failed re-solve is a failure of its own).
                 let probe = |run: &mut Run, at: f64| match feasible_with(

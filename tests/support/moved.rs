@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use tradeoff::explain::ShadowPrice;
 use tradeoff::model::{Objective, Plan};
-use tradeoff::program::{ConstraintSource, Program};
+use tradeoff::program::{ConstraintSource, Measure, NamedConstraint, Program};
 use tradeoff::solve::{
     first_optimum, solve, Optimum as FirstOptimum, PlanReport, SolveOptions, SolverChoice, Status,
 };
@@ -217,7 +217,49 @@ pub struct Priced<'a> {
     pub checks: Checks,
 }
 
-impl Priced<'_> {
+impl<'a> Priced<'a> {
+    /// Named constraint `named` of `plan`, binding or not at the optimum `base`.
+    pub fn new(
+        plan: &'a Plan,
+        named: &'a NamedConstraint,
+        binding: bool,
+        base: Optimum,
+        checks: Checks,
+    ) -> Priced<'a> {
+        Priced {
+            plan,
+            name: &named.name,
+            source: named.source,
+            ratio: matches!(named.measure, Measure::Ratio { .. }),
+            binding,
+            bound: named.bound,
+            base,
+            checks,
+        }
+    }
+
+    /// The bound's scale: its magnitude, at least 1.
+    fn scale(&self) -> f64 {
+        self.bound.abs().max(1.0)
+    }
+
+    /// How far the bound can move in `direction` (+1 up, -1 down) within its domain.
+    fn room(&self, direction: f64) -> f64 {
+        let (lowest, highest) = domain(self.source);
+        if direction > 0.0 {
+            highest - self.bound
+        } else {
+            self.bound - lowest
+        }
+    }
+
+    /// The step a rate is measured over: 1e-3 of the bound's scale, 1e-4 for a
+    /// ratio bound (whose price is a derivative).
+    fn first_step(&self) -> f64 {
+        let share = if self.ratio { 1e-4 } else { 1e-3 };
+        share * self.scale()
+    }
+
     /// The optimum with the bound moved by `offset` in `direction`: `None` when
     /// that move makes the plan invalid, `Some(None)` when the plan is infeasible.
     fn at(&self, direction: f64, offset: f64) -> Result<Option<Option<Optimum>>, TestCaseError> {
@@ -243,15 +285,8 @@ impl Priced<'_> {
     /// keeps that optimum, and no better point appears: the line from it to a better
     /// one would start inside the old bound.)
     pub fn check_slack(&self, direction: f64) -> Result<(), TestCaseError> {
-        let (name, bound, base) = (self.name, self.bound, self.base);
-        let scale = bound.abs().max(1.0);
-        let (lowest, highest) = domain(self.source);
-        let room = if direction > 0.0 {
-            highest - bound
-        } else {
-            bound - lowest
-        };
-        let h = (if self.ratio { 1e-4 } else { 1e-3 } * scale).min(room / 2.0);
+        let (name, base, scale) = (self.name, self.base, self.scale());
+        let h = self.first_step().min(self.room(direction) / 2.0);
         if h < 1e-6 * scale {
             return Ok(());
         }
@@ -288,18 +323,11 @@ impl Priced<'_> {
         } else {
             (price.down, price.down_until)
         };
-        let scale = bound.abs().max(1.0);
-        let (lowest, highest) = domain(self.source);
-        let room = if direction > 0.0 {
-            highest - bound
-        } else {
-            bound - lowest
-        };
+        let (scale, room, first_step) = (self.scale(), self.room(direction), self.first_step());
         if room <= 1e-9 * scale {
             // At the edge of the bound's domain there is nothing to move.
             return Ok(());
         }
-        let first_step = if self.ratio { 1e-4 } else { 1e-3 } * scale;
 
         let Some(rate) = rate else {
             // No value on this side: moving the bound at all must make the plan
