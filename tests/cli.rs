@@ -442,6 +442,79 @@ fn unknown_nested_field_is_named() {
     assert_bad_input(&output, &["drivers[0].unitCosts"]);
 }
 
+#[test]
+fn repeated_keys_are_refused_with_their_path() {
+    let dir = TempDir::new().unwrap();
+    // The third driver's first segment names `revenuePerUnit` twice, on line 5; a
+    // reader keeping the later value would solve with 4 instead of refusing.
+    let text = "{\n  \"drivers\": [\n    {\"id\": \"a\", \"response\": [{\"revenuePerUnit\": 1}]},\n    {\"id\": \"b\", \"response\": [{\"revenuePerUnit\": 2}]},\n    {\"id\": \"c\", \"response\": [{\"revenuePerUnit\": 3, \"revenuePerUnit\": 4}]}\n  ],\n  \"budgetCap\": 100\n}\n";
+    let plan = write_file(&dir, "repeated.json", text);
+    let output = run(&["solve", path_str(&plan)]);
+    assert_bad_input(
+        &output,
+        &[
+            "repeated.json",
+            "line 5, column ",
+            "drivers[2].response[0].revenuePerUnit",
+            "appears twice",
+        ],
+    );
+    // A field under both its names, with an unprefixed enum (the reading path that
+    // goes through a JSON value).
+    let text = "{\"objective\": \"MAXIMIZE_REVENUE\", \"budget_cap\": 100,\n \"drivers\": [{\"id\": \"a\", \"response\": [{\"revenuePerUnit\": 1}]}],\n \"budgetCap\": 50}\n";
+    let plan = write_file(&dir, "both-names.json", text);
+    let output = run(&["solve", path_str(&plan)]);
+    assert_bad_input(
+        &output,
+        &["line 3, column ", "budgetCap", "`budget_cap`", "same field"],
+    );
+    // A driver's units twice in an allocation.
+    let plan = write_plan(&dir, "case1.json", &case1());
+    let allocation = write_file(
+        &dir,
+        "allocation.json",
+        r#"{"drivers": [{"driverId": "a", "units": [50]}, {"driverId": "b", "units": [50], "units": [90]}]}"#,
+    );
+    let output = run(&[
+        "evaluate",
+        path_str(&plan),
+        "--allocation",
+        path_str(&allocation),
+    ]);
+    assert_bad_input(
+        &output,
+        &["allocation.json", "drivers[1].units", "appears twice"],
+    );
+    // A scenario that scales one driver twice.
+    let scenarios = write_file(
+        &dir,
+        "scenarios.jsonl",
+        concat!(
+            r#"{"id": "ok", "overrides": {"budgetCap": 80}}"#,
+            "\n",
+            r#"{"id": "twice", "overrides": {"revenueScale": {"b": 0.5, "b": 2}}}"#,
+            "\n",
+        ),
+    );
+    let out = dir.path().join("results.jsonl");
+    let output = run(&[
+        "batch",
+        "--plan",
+        path_str(&plan),
+        path_str(&scenarios),
+        "--out",
+        path_str(&out),
+    ]);
+    assert_bad_input(
+        &output,
+        &[
+            "scenarios.jsonl, line 2",
+            "overrides.revenueScale.b",
+            "appears twice",
+        ],
+    );
+}
+
 /// A plan that breaks three rules at once.
 fn invalid_plan() -> Value {
     json!({

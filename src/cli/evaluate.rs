@@ -73,6 +73,13 @@ pub(super) fn run(args: EvaluateArgs) -> Result<ExitStatus, CliError> {
 fn read_allocation(path: &str, plan: &pb::Plan) -> Result<pb::Allocation, CliError> {
     let text = read_text(path)?;
     if text.trim_start().starts_with('{') {
+        // A driver's `units` given twice would otherwise keep the later list.
+        if let Err(repeated) = crate::convert::check_unique_keys(&text, &[]) {
+            return Err(CliError::Invalid(vec![FieldViolation {
+                field: "allocation".into(),
+                description: format!("{path}: {repeated}"),
+            }]));
+        }
         return serde_json::from_str(&text).map_err(|error| {
             CliError::Invalid(vec![FieldViolation {
                 field: "allocation".into(),

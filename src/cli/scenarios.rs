@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::CliError;
+use crate::convert::check_unique_keys;
 use crate::pb;
 
 /// The format of a scenario or result file, from its extension.
@@ -71,6 +72,16 @@ pub(super) fn read(path: &Path) -> Result<Vec<pb::Scenario>, CliError> {
         .collect())
 }
 
+/// The proto3 JSON names of `ScenarioOverrides`' map fields, whose keys are driver
+/// ids and period names rather than field names.
+const SCENARIO_MAPS: &[&str] = &[
+    "periodBudgetCaps",
+    "revenueScale",
+    "costScale",
+    "minUnits",
+    "maxUnits",
+];
+
 /// Scenarios with the line each came from; errors with their line.
 type Parsed = Result<Vec<(usize, pb::Scenario)>, (usize, String)>;
 
@@ -81,6 +92,13 @@ fn read_jsonl(text: &str) -> Parsed {
         if line.trim().is_empty() {
             continue;
         }
+        check_unique_keys(line, SCENARIO_MAPS).map_err(|repeated| {
+            let message = format!(
+                "column {}: {}: {}",
+                repeated.column, repeated.path, repeated.message
+            );
+            (number, message)
+        })?;
         let mut value: Value =
             serde_json::from_str(line).map_err(|error| (number, error.to_string()))?;
         // MODEL.md writes objectives without their proto prefix; accept both.
@@ -303,5 +321,38 @@ mod tests {
             panic!("an unknown field");
         };
         assert_eq!(line, 2);
+    }
+
+    #[test]
+    fn jsonl_refuses_repeated_keys_with_line_and_path() {
+        let text = "{\"id\": \"s1\"}\n{\"id\": \"s2\", \"overrides\": {\"revenueScale\": {\"b\": 2, \"b\": 3}}}\n";
+        let Err((line, message)) = read_jsonl(text) else {
+            panic!("a driver scaled twice");
+        };
+        assert_eq!(line, 2);
+        assert!(
+            message.contains("overrides.revenueScale.b: the key `b` appears twice"),
+            "{message}"
+        );
+        let text = "{\"id\": \"s1\", \"overrides\": {\"budgetCap\": 80, \"budget_cap\": 90}}\n";
+        let Err((line, message)) = read_jsonl(text) else {
+            panic!("a field under both names");
+        };
+        assert_eq!(line, 1);
+        assert!(
+            message.contains("overrides.budget_cap: `budget_cap` and `budgetCap`"),
+            "{message}"
+        );
+        let Err((_, message)) = read_jsonl("{\"id\": \"s1\", \"id\": \"s2\"}\n") else {
+            panic!("an id given twice");
+        };
+        assert!(message.starts_with("column "), "{message}");
+        // Map keys are driver ids: two that only look like one field's two names are
+        // two drivers.
+        let text =
+            "{\"id\": \"s1\", \"overrides\": {\"cost_scale\": {\"new_ae\": 2, \"newAe\": 3}}}\n";
+        let scenarios = read_jsonl(text).expect("two drivers");
+        let o = scenarios[0].1.overrides.clone().unwrap_or_default();
+        assert_eq!(o.cost_scale.len(), 2);
     }
 }

@@ -104,6 +104,7 @@ fn render_binding(out: &mut String, result: &PlanResult) {
         };
         let effect = |price: Option<f64>, holds_to: Option<f64>, sign: &str| match price {
             None if constraint.priced => format!("{sign}{step} → no feasible plan"),
+            None if !constraint.unpriced_reason.is_empty() => "not priced".to_string(),
             None => String::new(),
             Some(price) => {
                 let change = price * per * if sign == "+" { 1.0 } else { -1.0 };
@@ -131,6 +132,15 @@ fn render_binding(out: &mut String, result: &PlanResult) {
         ]);
     }
     out.push_str(&layout(&rows, 1, &[4, 5]));
+    for constraint in &result.constraints {
+        if !constraint.unpriced_reason.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} not priced: {}",
+                constraint.name, constraint.unpriced_reason
+            );
+        }
+    }
 }
 
 fn render_marginal_returns(out: &mut String, result: &PlanResult) {
@@ -258,13 +268,23 @@ fn render_diagnosis(out: &mut String, diagnosis: &Diagnosis) {
                     shown(&relaxation.name, bound)
                 )
             }
+            None if !relaxation.undecided.is_empty() => {
+                format!("unknown ({})", relaxation.undecided)
+            }
             None => "cannot alone".to_string(),
         };
         rows.push(vec![format!("  {}", relaxation.name), to]);
     }
     out.push_str(&layout(&rows, 2, &[]));
-    if !alone_possible {
+    let undecided = diagnosis
+        .relaxations
+        .iter()
+        .any(|relaxation| !relaxation.undecided.is_empty());
+    if !alone_possible && !undecided {
         let _ = writeln!(out, "  (no single bound suffices)");
+    }
+    if !diagnosis.note.is_empty() {
+        let _ = writeln!(out, "  ({})", diagnosis.note);
     }
     if diagnosis.combined_found {
         let kind = if diagnosis.combined_exact {

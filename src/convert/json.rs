@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::{check_unique_keys, RepeatedKey};
 use crate::pb;
 
 /// Why a plan file is not a plan, worded so that a planner can find and fix the spot.
@@ -35,6 +36,17 @@ pub enum JsonError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl From<RepeatedKey> for JsonError {
+    fn from(repeated: RepeatedKey) -> Self {
+        JsonError::Located {
+            line: repeated.line,
+            column: repeated.column,
+            path: repeated.path,
+            message: repeated.message,
+        }
+    }
 }
 
 fn with_path(path: &str, message: &str) -> String {
@@ -79,7 +91,14 @@ impl JsonError {
 /// JSON with `camelCase` or `snake_case` field names, and enum values with or without
 /// their proto prefix. Unknown fields are refused, since a misspelt optional field
 /// would otherwise silently drop a constraint.
+///
+/// A key given twice in one object, or a field under both its names (`budget_cap`
+/// and `budgetCap`), is refused with its path (MODEL.md §1): the later value would
+/// otherwise silently replace the earlier one.
 pub fn parse_plan_json(text: &str) -> Result<pb::Plan, JsonError> {
+    if let Err(repeated) = check_unique_keys(text, &[]) {
+        return Err(repeated.into());
+    }
     // Most files parse as they are, and this path knows the line and column of errors.
     let strict = {
         let mut de = serde_json::Deserializer::from_str(text);
@@ -292,6 +311,73 @@ mod tests {
             ),
             "links[1].sense: unknown value \"AT_LEAST\"; \
              expected one of LESS_EQUAL, GREATER_EQUAL, EQUAL"
+        );
+    }
+
+    #[test]
+    fn repeated_key_is_refused_with_its_path_and_place() {
+        // The path ends at the repeated key itself, and the line is the key's.
+        let text = "{\n  \"drivers\": [{\"id\": \"a\", \"response\": [{\"revenuePerUnit\": 1}]},\n    {\"id\": \"b\", \"response\": [{\"revenuePerUnit\": 2}]},\n    {\"id\": \"c\", \"response\": [{\"revenuePerUnit\": 3, \"revenuePerUnit\": 4}]}]\n}";
+        let message = error(text);
+        assert!(message.starts_with("line 4, column "), "{message}");
+        assert!(
+            message.contains(
+                ": drivers[2].response[0].revenuePerUnit: the key `revenuePerUnit` appears twice"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn repeated_key_is_refused_on_every_reading_path() {
+        // Through the strict pass (prefixed enums) and through the pass that adds enum
+        // prefixes (unprefixed ones), with the earlier value null, a number or a list.
+        // Before the check, pbjson refused the repeat on the strict pass unless the
+        // earlier value was null, and the `Value` pass kept the later one: a plan
+        // with `"objective": "MAXIMIZE_REVENUE"` solved with `budgetCap` 5.
+        for objective in ["OBJECTIVE_MAXIMIZE_REVENUE", "MAXIMIZE_REVENUE"] {
+            for first in ["null", "1", "[]"] {
+                let text = format!(
+                    r#"{{"objective": "{objective}", "budgetCap": {first}, "budgetCap": 5,
+                        "drivers": [{{"id": "a", "response": [{{"revenuePerUnit": 1}}]}}]}}"#
+                );
+                let message = error(&text);
+                assert!(
+                    message.contains("budgetCap: the key `budgetCap` appears twice"),
+                    "{message}"
+                );
+            }
+            let text = format!(
+                r#"{{"objective": "{objective}", "drivers": [{{"id": "a", "response": []}}],
+                    "drivers": [{{"id": "b", "response": []}}]}}"#
+            );
+            assert!(error(&text).contains(": drivers: the key `drivers` appears twice"));
+        }
+    }
+
+    #[test]
+    fn a_field_under_both_names_is_refused_with_its_path() {
+        let message = error(
+            r#"{"budget_cap": 100, "drivers": [{"id": "a", "response": [{"revenuePerUnit": 1}]}],
+                "budgetCap": 100}"#,
+        );
+        assert!(message.starts_with("line 2, column "), "{message}");
+        assert!(
+            message.contains(": budgetCap: `budgetCap` and `budget_cap` are the same field"),
+            "{message}"
+        );
+        let message =
+            error(r#"{"drivers": [{"id": "a", "unit_cost": 2, "unitCost": 3, "response": []}]}"#);
+        assert!(
+            message.contains(": drivers[0].unitCost: `unitCost` and `unit_cost`"),
+            "{message}"
+        );
+        let message = error(
+            r#"{"objective": "MINIMIZE_SPEND", "requirements": {"revenueTarget": 1, "revenue_target": 2}}"#,
+        );
+        assert!(
+            message.contains(": requirements.revenue_target: `revenue_target` and `revenueTarget`"),
+            "{message}"
         );
     }
 

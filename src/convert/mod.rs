@@ -11,6 +11,7 @@ mod plan;
 mod result;
 mod scenario;
 mod solver;
+mod unique_keys;
 
 pub use allocation::{allocation_from_pb, evaluation_to_pb};
 pub use frontier::{frontier_to_pb, sweep_from_pb};
@@ -22,6 +23,7 @@ pub use result::{
 };
 pub use scenario::{scenario_error_to_pb, scenario_result_to_pb};
 pub use solver::{backend_to_pb, solver_from_pb};
+pub use unique_keys::{check_unique_keys, RepeatedKey};
 
 /// One broken validity rule: where (a field path such as
 /// `drivers[2].response[1].revenue_per_unit`, proto field names) and what.

@@ -60,10 +60,12 @@ pub fn result_to_pb(report: &PlanReport) -> pb::PlanResult {
                     bound: tidy(relaxation.bound),
                     alone_bound: relaxation.alone.map(tidy),
                     combined_bound: relaxation.combined.map(tidy),
+                    undecided: relaxation.undecided.clone().unwrap_or_default(),
                 })
                 .collect(),
             combined_found: diagnosis.combined_found,
             combined_exact: diagnosis.combined_exact,
+            note: diagnosis.note.clone().unwrap_or_default(),
         }),
         prices_with_integers_fixed: report.prices_with_integers_fixed,
         objective: objective_to_pb(report.objective) as i32,
@@ -185,6 +187,7 @@ fn constraint_to_pb(constraint: &ConstraintReport) -> pb::ConstraintResult {
             .and_then(|price| price.down_until)
             .map(tidy),
         priced: constraint.price.is_some(),
+        unpriced_reason: constraint.unpriced_reason.clone().unwrap_or_default(),
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Diagnosis {
     pub combined_exact: bool,
     /// Whether any combined relaxation was found.
     pub combined_found: bool,
+    /// Why part of the diagnosis is missing (`None` when nothing is).
+    pub note: Option<String>,
 }
 
 /// How one constraint could be relaxed.
@@ -35,6 +37,20 @@ pub struct Relaxation {
     pub alone: Option<f64>,
     /// The bound in the combined relaxation (equal to `bound` when it stays).
     pub combined: Option<f64>,
+    /// Why `alone` is unknown (`None` when it is decided).
+    pub undecided: Option<String>,
+}
+
+impl Diagnosis {
+    /// What can be said of an infeasible plan whose diagnosis could not be
+    /// computed: the plain impossibilities, and why the rest is missing.
+    pub fn unavailable(plan: &Plan, error: &SolveError) -> Diagnosis {
+        Diagnosis {
+            audit: audit(plan),
+            note: Some(format!("no diagnosis of what to relax: {error}")),
+            ..Diagnosis::default()
+        }
+    }
 }
 
 /// Bisection steps when a ratio bound is relaxed alone.
@@ -56,22 +72,43 @@ pub fn diagnose(
         .map(|(index, _)| index)
         .collect();
 
+    // A relaxed program the engines fail on leaves that one answer unknown,
+    // said so, not the whole diagnosis; a spent time budget ends it.
     let mut relaxations = Vec::with_capacity(relaxable.len());
     for &index in &relaxable {
         let named = &program.named[index];
+        let (alone, undecided) = match relax_alone(program, index, left()) {
+            Ok(alone) => (alone, None),
+            Err(SolveError::OutOfTime) => return Err(SolveError::OutOfTime),
+            Err(error) => {
+                tracing::warn!(constraint = %named.name, %error, "relaxing alone failed");
+                (None, Some(error.to_string()))
+            }
+        };
         relaxations.push(Relaxation {
             name: named.name.clone(),
             bound: named.bound,
-            alone: relax_alone(program, index, left())?,
+            alone,
             combined: None,
+            undecided,
         });
     }
-    let (combined, exact) = match combined_relaxation(program, &relaxable, false, left())? {
-        Some(bounds) => (Some(bounds), true),
-        None => (
-            combined_relaxation(program, &relaxable, true, left())?,
-            false,
-        ),
+    let mut note = None;
+    let combined = combined_relaxation(program, &relaxable, false, left())
+        .map(|bounds| bounds.map(|bounds| (bounds, true)))
+        .and_then(|found| match found {
+            Some(found) => Ok(Some(found)),
+            None => Ok(combined_relaxation(program, &relaxable, true, left())?
+                .map(|bounds| (bounds, false))),
+        });
+    let (combined, exact) = match combined {
+        Ok(Some((bounds, exact))) => (Some(bounds), exact),
+        Ok(None) => (None, false),
+        Err(error) => {
+            tracing::warn!(%error, "no combined relaxation");
+            note = Some(format!("no combined relaxation: {error}"));
+            (None, false)
+        }
     };
     let combined_found = combined.is_some();
     if let Some(bounds) = combined {
@@ -84,6 +121,7 @@ pub fn diagnose(
         relaxations,
         combined_exact: exact && combined_found,
         combined_found,
+        note,
     })
 }
 

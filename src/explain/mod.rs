@@ -12,7 +12,6 @@
 //! probe that lies on the line through two earlier points proves the whole interval
 //! linear.
 
-mod basis;
 mod diagnosis;
 mod drivers;
 mod evaluate;
@@ -28,7 +27,9 @@ use std::time::{Duration, Instant};
 
 use crate::model::Plan;
 use crate::program::{ConstraintSource, Program};
-use crate::solve::{first_objective, first_optimum, Optimum, PlanReport, ProgramSolution, Status};
+use crate::solve::{
+    first_objective, first_optimum, Optimum, PlanReport, ProgramSolution, SolveError, Status,
+};
 
 /// Adds explanations to `report`: shadow prices when a plan was found, a diagnosis
 /// when the plan is infeasible. An explanation that cannot finish within
@@ -71,19 +72,26 @@ pub fn explain(
                     Some(&vertex),
                     deadline,
                 ),
-                Ok(other) => {
-                    tracing::warn!(?other, "the priced program did not solve; no shadow prices");
-                    return;
-                }
+                Ok(other) => Err(SolveError::Backend(format!(
+                    "the program to price did not solve ({other:?})"
+                ))),
                 Err(error) => Err(error),
             };
             match prices {
                 Ok(prices) => {
                     for (constraint, price) in report.constraints.iter_mut().zip(prices) {
-                        constraint.price = price;
+                        match price {
+                            Ok(price) => constraint.price = Some(price),
+                            Err(reason) => constraint.unpriced_reason = Some(reason),
+                        }
                     }
                 }
-                Err(error) => tracing::warn!(%error, "no shadow prices"),
+                Err(error) => {
+                    tracing::warn!(%error, "no shadow prices");
+                    for constraint in &mut report.constraints {
+                        constraint.unpriced_reason = Some(error.to_string());
+                    }
+                }
             }
             if plan.drivers.len() <= MAX_DRIVERS_FOR_BREAK_EVEN
                 && solution.status == Status::Optimal
@@ -103,10 +111,15 @@ pub fn explain(
                 }
             }
         }
-        (None, Status::Infeasible) => match diagnose(plan, program, time_limit) {
-            Ok(diagnosis) => report.diagnosis = Some(diagnosis),
-            Err(error) => tracing::warn!(%error, "no diagnosis"),
-        },
+        (None, Status::Infeasible) => {
+            report.diagnosis = Some(match diagnose(plan, program, time_limit) {
+                Ok(diagnosis) => diagnosis,
+                Err(error) => {
+                    tracing::warn!(%error, "no diagnosis");
+                    Diagnosis::unavailable(plan, &error)
+                }
+            })
+        }
         _ => {}
     }
 }

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::basis::{basis_sides, Wanted};
 use super::bound_domain;
 use super::warm::WarmStart;
 use crate::model::{Objective, Sense};
 use crate::program::{Measure, NamedConstraint, Program};
+use crate::solve::basis::{basis_sides, Wanted};
 use crate::solve::{expired, first_objective, first_optimum, remaining, Optimum, SolveError};
 
 /// The price of one named constraint.
@@ -26,6 +26,10 @@ pub struct ShadowPrice {
     /// The bound down to which `down` holds; `None`: without limit.
     pub down_until: Option<f64>,
 }
+
+/// Why a binding constraint is left unpriced when the explanation budget runs out.
+pub(crate) const OUT_OF_TIME: &str =
+    "the explanation time budget ran out before this constraint was priced";
 
 /// How far probes go before a price is said to hold without limit: this many times
 /// the bound's own scale.
@@ -53,7 +57,7 @@ pub fn shadow_prices(
     values: &[f64],
     vertex: Option<&[f64]>,
     deadline: Option<Instant>,
-) -> Result<Vec<Option<ShadowPrice>>, SolveError> {
+) -> Result<Vec<Result<ShadowPrice, String>>, SolveError> {
     let denominators = denominators(program, values);
     let binding: Vec<bool> = program
         .named
@@ -92,7 +96,7 @@ pub fn shadow_prices(
                 Sense::LessEqual => (None, Some(value)),
                 _ => (Some(value), None),
             };
-            prices.push(Some(ShadowPrice {
+            prices.push(Ok(ShadowPrice {
                 up: Some(0.0),
                 down: Some(0.0),
                 up_until,
@@ -101,7 +105,7 @@ pub fn shadow_prices(
             continue;
         }
         if out_of_time {
-            prices.push(None);
+            prices.push(Err(OUT_OF_TIME.to_string()));
             continue;
         }
         let known = settled.get(&index).copied().unwrap_or([None, None]);
@@ -111,7 +115,7 @@ pub fn shadow_prices(
         };
         let sides = side(1.0, known[0]).and_then(|up| Ok((up, side(-1.0, known[1])?)));
         match sides {
-            Ok(((up, up_until), (down, down_until))) => prices.push(Some(ShadowPrice {
+            Ok(((up, up_until), (down, down_until))) => prices.push(Ok(ShadowPrice {
                 up,
                 down,
                 up_until,
@@ -122,9 +126,13 @@ pub fn shadow_prices(
                     "explanation budget spent; remaining binding constraints are not priced"
                 );
                 out_of_time = true;
-                prices.push(None);
+                prices.push(Err(OUT_OF_TIME.to_string()));
             }
-            Err(error) => return Err(error),
+            // This constraint alone stays unpriced, saying why; the others go on.
+            Err(error) => {
+                tracing::warn!(constraint = %named.name, %error, "not priced");
+                prices.push(Err(error.to_string()));
+            }
         }
     }
     tracing::debug!(elapsed = ?started.elapsed(), probes = probe.probes.get(), cold = probe.cold.get(), "priced");

@@ -88,6 +88,31 @@ impl Row {
     }
 }
 
+/// One segment-order binary: `y >= width * z`, and the next segment may fill
+/// only where `z` is 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentOrder {
+    /// The binary `z`.
+    pub full: VarId,
+    /// The segment `y` it says is full.
+    pub segment: VarId,
+    /// The segment's width.
+    pub width: f64,
+}
+
+/// A face of a program's feasible set: some variables held at a value and some
+/// inequality rows held tight. The optimal solutions of a linear program form
+/// such a face (complementary slackness), so a later lexicographic level can be
+/// solved over exactly the earlier levels' optima, with no objective row and no
+/// tolerance.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Face {
+    /// Variables held at these values (each on one of its bounds).
+    pub fixed: Vec<(VarId, f64)>,
+    /// Rows held with equality.
+    pub tight: Vec<usize>,
+}
+
 /// Which field of the plan a named constraint comes from, so that explanations and
 /// scenarios can find the bound to move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,6 +252,9 @@ pub struct Program {
     pub period_levels: Vec<Levels>,
     /// Levels over the horizon.
     pub levels: Levels,
+    /// The segment-order binaries (MODEL.md §2): each `z` with the segment `y`
+    /// it says is full and that segment's width (`y >= width * z`).
+    pub segment_order: Vec<SegmentOrder>,
     /// The solver engine for this program and every variant derived from it
     /// (moved bounds, fixed integers), so explanations re-solve with the engine
     /// that found the plan.
@@ -247,6 +275,24 @@ impl Program {
         program
     }
 
+    /// The same program restricted to `face`: its variables fixed, its rows
+    /// made equalities. Indices out of range change nothing.
+    pub fn restricted(&self, face: &Face) -> Program {
+        let mut program = self.clone();
+        for &(var, value) in &face.fixed {
+            if let Some(var) = program.vars.get_mut(var) {
+                var.lower = value;
+                var.upper = value;
+            }
+        }
+        for &row in &face.tight {
+            if let Some(row) = program.rows.get_mut(row) {
+                row.sense = Sense::Equal;
+            }
+        }
+        program
+    }
+
     /// The same program with every integer variable fixed at its value in `values`:
     /// the linear program whose prices MODEL.md §3 reports for integer plans.
     pub fn with_integers_fixed(&self, values: &[f64]) -> Program {
@@ -259,6 +305,26 @@ impl Program {
             }
         }
         program
+    }
+
+    /// `values` with every segment-order binary set to 1 where its segment is
+    /// full. Both 0 and 1 are feasible there (the segment's row holds either
+    /// way, and 1 only lets the next segment fill), so an engine may return
+    /// either; 1 is the one that says what the plan is — the segment is full —
+    /// and so the one whose fixed-integer prices (MODEL.md §3) let the next unit
+    /// go to the next segment.
+    pub fn with_full_segments_marked(&self, mut values: Vec<f64>) -> Vec<f64> {
+        for order in &self.segment_order {
+            let full = values
+                .get(order.segment)
+                .is_some_and(|&y| y >= order.width - 1e-9 * order.width.max(1.0));
+            if full {
+                if let Some(z) = values.get_mut(order.full) {
+                    *z = 1.0;
+                }
+            }
+        }
+        values
     }
 
     /// Whether any variable is integer (integer drivers or segment-order binaries), so
@@ -279,6 +345,7 @@ struct Builder<'a> {
     vars: Vec<Var>,
     rows: Vec<Row>,
     named: Vec<NamedConstraint>,
+    segment_order: Vec<SegmentOrder>,
 }
 
 impl<'a> Builder<'a> {
@@ -289,6 +356,7 @@ impl<'a> Builder<'a> {
             vars: Vec::new(),
             rows: Vec::new(),
             named: Vec::new(),
+            segment_order: Vec::new(),
         }
     }
 
@@ -450,6 +518,7 @@ impl<'a> Builder<'a> {
             spend,
             period_levels,
             levels,
+            segment_order: self.segment_order,
             backend: crate::solve::Backend::default(),
         }
     }
@@ -471,6 +540,11 @@ impl<'a> Builder<'a> {
                     .and_then(|s| s.units)
                     .unwrap_or(bound);
                 let z = self.add_var(0.0, 1.0, true);
+                self.segment_order.push(SegmentOrder {
+                    full: z,
+                    segment: pair[0][t],
+                    width,
+                });
                 let mut filled = LinExpr::default();
                 filled.add(pair[0][t], 1.0);
                 filled.add(z, -width);

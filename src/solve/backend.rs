@@ -31,7 +31,6 @@ pub(crate) enum StageOutcome {
 
 impl StageOutcome {
     /// The outcome's name, for logs.
-    #[cfg_attr(not(feature = "highs"), allow(dead_code))]
     pub(crate) fn name(&self) -> &'static str {
         match self {
             StageOutcome::Optimal(_) => "optimal",
@@ -63,7 +62,20 @@ pub(crate) fn solve_stage(
     time_limit: Option<Duration>,
 ) -> Result<StageOutcome, SolveError> {
     match program.backend {
-        Backend::Microlp => solve_microlp(program, holds, objective, direction, time_limit),
+        Backend::Microlp => {
+            #[cfg(feature = "highs")]
+            let started = std::time::Instant::now();
+            let outcome = solve_microlp(program, holds, objective, direction, time_limit);
+            // The last link of the chain: HiGHS, where it is compiled in.
+            #[cfg(feature = "highs")]
+            if let Err(SolveError::Backend(error)) = &outcome {
+                tracing::warn!(%error, "microlp failed; solving the stage with HiGHS");
+                let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
+                return super::highs::HighsSession::new(program)
+                    .solve(holds, objective, direction, left);
+            }
+            outcome
+        }
         #[cfg(feature = "highs")]
         Backend::Highs => {
             super::highs::HighsSession::new(program).solve(holds, objective, direction, time_limit)
@@ -118,9 +130,16 @@ impl<'p> StageSolver<'p> {
 
 /// [`solve_stage`] on microlp.
 ///
-/// microlp's branch and bound occasionally gives up on an integral candidate it
-/// misjudges numerically; the stage is then tried once more with the rows as written
-/// instead of scaled, before the failure is reported.
+/// The rows go to microlp as written: microlp equilibrates each row by a power of
+/// two (exact, no mantissa rounding) and judges feasibility in the rows' own
+/// units. Scaling them ourselves to a largest coefficient of 1 (as earlier
+/// versions did) rounds every coefficient, which turned exact cancellations into
+/// near-singular bases ("Singular matrix" on realistic plans), and shrank a money
+/// row's feasibility tolerance's meaning by its scale, so integral candidates
+/// that broke a share bound by 1e-5 were accepted. microlp can still fail on a
+/// program (a singular basis, an integral candidate its branch and bound gives
+/// up on); the stage is then tried once more with the rows scaled — another
+/// start for the same program — before the failure is reported.
 fn solve_microlp(
     program: &Program,
     holds: &[Row],
@@ -129,11 +148,11 @@ fn solve_microlp(
     time_limit: Option<Duration>,
 ) -> Result<StageOutcome, SolveError> {
     let started = std::time::Instant::now();
-    match solve_once(program, holds, objective, direction, time_limit, true) {
-        Err(SolveError::Backend(error)) if program.is_mixed_integer() => {
-            tracing::warn!(%error, "microlp failed on the scaled rows; retrying unscaled");
+    match solve_once(program, holds, objective, direction, time_limit, false) {
+        Err(SolveError::Backend(error)) => {
+            tracing::warn!(%error, "microlp failed on the rows as written; retrying them scaled");
             let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
-            solve_once(program, holds, objective, direction, left, false)
+            solve_once(program, holds, objective, direction, left, true)
         }
         outcome => outcome,
     }
@@ -173,8 +192,7 @@ fn solve_once(
         model = model.with_time_limit(limit.as_secs_f64());
     }
     for row in program.rows.iter().chain(holds) {
-        // Rows are scaled to a largest coefficient of 1: money rows reach 1e7 and
-        // microlp's branch and bound misjudges integral candidates at that scale.
+        // Only on the retry: rows scaled to a largest coefficient of 1.
         let largest = row.largest_coefficient();
         let factor = if scale_rows && largest > 0.0 {
             1.0 / largest

@@ -7,6 +7,7 @@
 //! reported.
 
 mod backend;
+pub(crate) mod basis;
 mod cancel;
 #[cfg(feature = "highs")]
 mod highs;
@@ -315,6 +316,11 @@ pub fn optimize_expr(
         Direction::Minimise
     };
     Ok(match stage(program, &[], expr, direction, time_limit)? {
+        StageOutcome::Optimal(values) if !program.is_mixed_integer() => {
+            // An exact vertex, so that what binds there is decided exactly.
+            let values = basis::polished(program, &values).unwrap_or(values);
+            Optimum::Value(expr.eval(&values), values)
+        }
         StageOutcome::Optimal(values) | StageOutcome::Feasible { values, .. } => {
             Optimum::Value(expr.eval(&values), values)
         }
@@ -338,6 +344,32 @@ pub fn solve_program(
     })
 }
 
+/// How the later lexicographic levels keep the earlier ones at their optima.
+enum Levels<'p> {
+    /// A linear program: each level is solved over the optimal face of the
+    /// previous one (variables fixed and rows made tight by complementary
+    /// slackness at its exact vertex), so no objective row is added and no
+    /// tolerance is needed: every level's plan is a vertex of the first level's
+    /// optimal face.
+    Faces(Box<Program>),
+    /// Integer programs, and linear ones whose vertex could not be made exact:
+    /// earlier optima held by one row each (MODEL.md §2), on one engine session.
+    Holds {
+        solver: StageSolver<'p>,
+        holds: Vec<Hold<'p>>,
+    },
+}
+
+impl<'p> Levels<'p> {
+    /// Levels held by rows on `program`, starting with the optima in `solved`.
+    fn holding(program: &'p Program, solved: &[Hold<'p>]) -> Self {
+        Levels::Holds {
+            solver: StageSolver::new(program),
+            holds: solved.to_vec(),
+        }
+    }
+}
+
 /// [`solve_program`], keeping the first stage's values in `first_stage`.
 fn solve_stages(
     plan: &Plan,
@@ -354,17 +386,55 @@ fn solve_stages(
         .all(|pair| pair[0].gross_margin == pair[1].gross_margin);
     let stage_count = if uniform_margin { 2 } else { 3 };
 
-    let mut solver = StageSolver::new(program);
-    let mut holds: Vec<Hold<'_>> = Vec::new();
+    let mut levels = if program.is_mixed_integer() {
+        Levels::holding(program, &[])
+    } else {
+        Levels::Faces(Box::new(program.clone()))
+    };
+    // Every level solved so far, at its optimum.
+    let mut solved: Vec<Hold<'_>> = Vec::new();
     let mut best: Option<Vec<f64>> = None;
     let mut solved_stages = 0;
+    // The level at which an integer program's levels stopped short.
+    let mut partial: Option<&str> = None;
     for (direction, objective, label) in stages(plan.objective, program)
         .into_iter()
         .take(stage_count)
     {
-        let values = match contain(program.backend, || {
-            solve_holding(&mut solver, &mut holds, objective, direction, deadline)
-        })? {
+        let outcome = match &mut levels {
+            Levels::Faces(face) => {
+                match stage(face, &[], objective, direction, remaining(deadline)) {
+                    Err(error) if solved_stages > 0 => {
+                        // A later level fails on the face: hold the earlier optima
+                        // by rows instead, on the plan's own program.
+                        tracing::warn!(%error, stage = label, "the level failed on the optimal face; holding the earlier optima by rows");
+                        levels = Levels::holding(program, &solved);
+                        let Levels::Holds { solver, holds } = &mut levels else {
+                            unreachable!("just set")
+                        };
+                        contain(program.backend, || {
+                            solve_holding(solver, holds, objective, direction, deadline)
+                        })?
+                    }
+                    outcome => outcome?,
+                }
+            }
+            Levels::Holds { solver, holds } => match contain(program.backend, || {
+                solve_holding(solver, holds, objective, direction, deadline)
+            }) {
+                Err(error) if best.is_some() && program.is_mixed_integer() => {
+                    // The engine cannot hold the earlier integer optima however
+                    // loosely: the later levels are optimised below with the
+                    // whole units of the earlier optimum fixed.
+                    tracing::warn!(%error, stage = label, "the level failed with integers; optimising it with the whole units fixed");
+                    partial = Some(label);
+                    break;
+                }
+                outcome => outcome?,
+            },
+        };
+        tracing::debug!(stage = label, outcome = outcome.name(), "level solved");
+        let mut values = match outcome {
             StageOutcome::Optimal(values) => values,
             StageOutcome::Unbounded => {
                 let message = format!(
@@ -429,19 +499,60 @@ fn solve_stages(
                 );
             }
         };
+        // A linear level's optimum is made an exact vertex, and the next level
+        // is solved over its optimal face; where that cannot be done, the
+        // remaining levels hold the optima by rows.
+        let mut to_rows = false;
+        if let Levels::Faces(face) = &mut levels {
+            let maximise = direction == Direction::Maximise;
+            match basis::exact_vertex(face, maximise, objective, &values) {
+                Some(vertex) => {
+                    values = vertex.values;
+                    match vertex.face {
+                        Some(optimal) => **face = face.restricted(&optimal),
+                        None => to_rows = true,
+                    }
+                }
+                None => to_rows = true,
+            }
+            if to_rows {
+                tracing::debug!(
+                    stage = label,
+                    "no exact vertex or optimal basis; the later levels hold this optimum by a row"
+                );
+            }
+        }
+        let hold = Hold::at(objective, direction, &values);
+        solved.push(hold);
+        match &mut levels {
+            Levels::Holds { holds, .. } => holds.push(hold),
+            Levels::Faces(_) if to_rows => levels = Levels::holding(program, &solved),
+            Levels::Faces(_) => {}
+        }
         if solved_stages == 0 {
             *first_stage = Some(values.clone());
         }
-        holds.push(Hold {
-            objective,
-            direction,
-            optimum: objective.eval(&values),
-            tolerance: HOLD_TOLERANCES[0],
-        });
         best = Some(values);
         solved_stages += 1;
     }
     match best {
+        Some(values) if program.is_mixed_integer() => {
+            let values = refine_continuous(plan, program, options, values);
+            let message = match partial {
+                None => "optimal".to_string(),
+                Some(label) => format!(
+                    "optimal; {label} and later levels optimised with the whole units of the earlier levels' optimum fixed (the engine failed on them with whole units free)"
+                ),
+            };
+            finish(
+                program,
+                Status::Optimal,
+                values,
+                None,
+                solved_stages,
+                message,
+            )
+        }
         Some(values) => finish(
             program,
             Status::Optimal,
@@ -457,7 +568,42 @@ fn solve_stages(
     }
 }
 
+/// An integer program's plan with its continuous part re-optimised exactly:
+/// every level solved again over the linear program with the plan's whole units
+/// (and segment-order binaries) fixed, level by level on optimal faces. The
+/// integer levels hold earlier optima within a tolerance, so their continuous
+/// part can sit a little off the optimum (0.017 of a USD unit past a minimum on
+/// a realistic plan); with the integers fixed the first objective can only be
+/// as good or better, and the plan lands on an exact vertex. Where that solve
+/// fails, the values are kept as they are.
+fn refine_continuous(
+    plan: &Plan,
+    program: &Program,
+    options: &SolveOptions,
+    values: Vec<f64>,
+) -> Vec<f64> {
+    let mut whole = program.with_full_segments_marked(values.clone());
+    clean(program, &mut whole, 0.0);
+    let fixed = program.with_integers_fixed(&whole);
+    let mut ignored = None;
+    match solve_stages(plan, &fixed, options, &mut ignored) {
+        Ok(ProgramSolution {
+            status: Status::Optimal,
+            values: Some(refined),
+            ..
+        }) => refined,
+        other => {
+            tracing::debug!(
+                ?other,
+                "the continuous part could not be re-optimised; keeping the integer levels' plan"
+            );
+            values
+        }
+    }
+}
+
 /// An earlier stage held at its optimum while later stages run.
+#[derive(Clone, Copy)]
 struct Hold<'a> {
     objective: &'a LinExpr,
     direction: Direction,
@@ -465,7 +611,17 @@ struct Hold<'a> {
     tolerance: f64,
 }
 
-impl Hold<'_> {
+impl<'a> Hold<'a> {
+    /// `objective` held exactly at its value at `values`.
+    fn at(objective: &'a LinExpr, direction: Direction, values: &[f64]) -> Self {
+        Hold {
+            objective,
+            direction,
+            optimum: objective.eval(values),
+            tolerance: HOLD_TOLERANCES[0],
+        }
+    }
+
     /// The row that keeps the objective within `tolerance * max(1, |optimum|)` of
     /// its optimum.
     fn row(&self) -> Row {
@@ -492,19 +648,26 @@ fn solve_holding(
     deadline: Option<Instant>,
 ) -> Result<StageOutcome, SolveError> {
     let rows = |holds: &[Hold<'_>]| holds.iter().map(Hold::row).collect::<Vec<_>>();
-    let mut outcome = solver.solve(&rows(holds), objective, direction, remaining(deadline))?;
+    let mut outcome = solver.solve(&rows(holds), objective, direction, remaining(deadline));
     for &tolerance in &HOLD_TOLERANCES[1..] {
-        if holds.is_empty() || !matches!(outcome, StageOutcome::Infeasible) {
-            break;
-        }
-        // Round-off in any earlier optimum can make the holds jointly infeasible:
+        // Round-off in any earlier optimum can make the holds jointly infeasible,
+        // and an exact hold makes the program degenerate enough for an engine
+        // to fail numerically ("Singular matrix" in microlp's branch and bound):
         // loosen them all, never beyond this tolerance.
+        match &outcome {
+            _ if holds.is_empty() => break,
+            Ok(StageOutcome::Infeasible) => {}
+            Err(SolveError::Backend(error)) => {
+                tracing::debug!(%error, tolerance, "the engine failed on the held level; loosening the holds");
+            }
+            _ => break,
+        }
         for hold in holds.iter_mut() {
             hold.tolerance = hold.tolerance.max(tolerance);
         }
-        outcome = solver.solve(&rows(holds), objective, direction, remaining(deadline))?;
+        outcome = solver.solve(&rows(holds), objective, direction, remaining(deadline));
     }
-    Ok(outcome)
+    outcome
 }
 
 /// The time left until an optional deadline (zero once it has passed): the time
@@ -579,6 +742,15 @@ fn finish(
     stages: u32,
     message: String,
 ) -> Result<ProgramSolution, SolveError> {
+    // An integer plan's continuous part is made an exact vertex of the program
+    // with its whole units fixed, so that what binds is decided exactly.
+    let values = if program.is_mixed_integer() {
+        let mut rounded = program.with_full_segments_marked(values.clone());
+        clean(program, &mut rounded, 0.0);
+        basis::polished(&program.with_integers_fixed(&rounded), &rounded).unwrap_or(rounded)
+    } else {
+        values
+    };
     // Prefer values with solver noise (a millionth of a unit) removed; keep the raw
     // ones if removing it would break a row.
     let mut snapped = values.clone();

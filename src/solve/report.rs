@@ -143,6 +143,8 @@ pub struct ConstraintReport {
     pub binding: bool,
     /// Shadow prices, when explanations ran.
     pub price: Option<ShadowPrice>,
+    /// Why `price` is `None` although explanations ran (`None` otherwise).
+    pub unpriced_reason: Option<String>,
 }
 
 /// What the solver did.
@@ -271,6 +273,7 @@ impl PlanReport {
                     slack,
                     binding: gap <= BINDING_TOLERANCE * row.scale(values),
                     price: None,
+                    unpriced_reason: None,
                 }
             })
             .collect();

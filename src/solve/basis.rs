@@ -21,7 +21,7 @@
 //! other tight rows are "released", with dual 0.
 
 use crate::model::{Objective, Sense};
-use crate::program::Program;
+use crate::program::{Face, LinExpr, Program};
 use crate::solve::first_objective;
 
 /// A variable counts as at a bound within this (relative) distance.
@@ -39,14 +39,14 @@ const MAX_DENSE: usize = 25_000_000;
 /// first objective per unit increase of the bound; `None` when no plan meets the
 /// bound moved at all) and how far, in bound units, it holds (infinite when
 /// nothing in the basis ends it). `None`: undecided.
-pub(super) type Side = Option<(Option<f64>, f64)>;
+pub(crate) type Side = Option<(Option<f64>, f64)>;
 
 /// One constraint to price: its index in [`Program::named`], the factor turning a
 /// unit of its bound into units of its row's right-hand side (1 for a linear
 /// bound, the denominator at the plan for a ratio), and how far each side is
 /// explored (bound units, up then down): a range reaching that far needs no
 /// confirmation of its end.
-pub(super) struct Wanted {
+pub(crate) struct Wanted {
     pub index: usize,
     pub factor: f64,
     pub far: [f64; 2],
@@ -73,14 +73,15 @@ enum RowState {
 /// Prices of `wanted` from the basis at `vertex` (an optimal vertex of the first
 /// objective on `program`): per constraint `[up, down]`. `None` when no optimal
 /// basis can be read from the vertex (then every side is measured by re-solves).
-pub(super) fn basis_sides(
+pub(crate) fn basis_sides(
     program: &Program,
     objective: Objective,
     vertex: &[f64],
     wanted: &[Wanted],
 ) -> Option<Vec<[Side; 2]>> {
     let started = std::time::Instant::now();
-    let basis = Basis::new(program, objective, vertex)?;
+    let (maximise, expr) = first_objective(objective, program);
+    let basis = Basis::new(program, maximise, expr, vertex, AT_BOUND)?;
     let factorised = started.elapsed();
     let start = State::optimal(&basis)?;
     tracing::debug!(
@@ -102,6 +103,110 @@ pub(super) fn basis_sides(
             })
             .collect(),
     )
+}
+
+/// How far (relative) a polished vertex may miss a row or a bound: round-off of
+/// one factorised solve, far inside the verification tolerance.
+const POLISHED: f64 = 1e-9;
+/// Classification tolerances tried in turn when polishing: a variable within
+/// this (relative) distance of a bound is taken to sit on it. An engine's vertex
+/// is within its own feasibility tolerance (about 1e-7 absolute on scaled
+/// values) of the exact one.
+const POLISH_AT_BOUND: [f64; 3] = [1e-9, 1e-7, 1e-6];
+
+/// An exact vertex of a solved linear program and, when asked, the face of its
+/// optimal solutions.
+pub(crate) struct Vertex {
+    /// The values: every nonbasic variable exactly on its bound, the basic ones
+    /// solved from the factorised basis.
+    pub values: Vec<f64>,
+    /// Every optimal solution of the objective (complementary slackness with the
+    /// vertex's optimal duals): these variables at these values, these rows
+    /// tight. `None` when no optimal basis could be completed at the vertex.
+    pub face: Option<Face>,
+}
+
+/// The optimal vertex near `values`, an engine's optimum of `max expr` (`min`
+/// unless `maximise`) over `program`: nonbasic variables snapped onto their
+/// bounds and basic ones recomputed by one factorised solve, so that binding is
+/// exact and prices read a correctly classified basis. `None` when `values` are
+/// not (close to) a vertex, the basis is too large to factorise densely, or the
+/// recomputed values miss a row or bound by more than round-off.
+pub(crate) fn exact_vertex(
+    program: &Program,
+    maximise: bool,
+    expr: &LinExpr,
+    values: &[f64],
+) -> Option<Vertex> {
+    let polished = POLISH_AT_BOUND
+        .iter()
+        .find_map(|&at_bound| polish(program, maximise, expr, values, at_bound))?;
+    let basis = Basis::new(program, maximise, expr, &polished, AT_BOUND)?;
+    let face = State::optimal(&basis).map(|state| state.face());
+    Some(Vertex {
+        values: polished.clone(),
+        face,
+    })
+}
+
+/// The exact vertex near `values` (as [`exact_vertex`], without the face).
+pub(crate) fn polished(program: &Program, values: &[f64]) -> Option<Vec<f64>> {
+    let nothing = LinExpr::default();
+    POLISH_AT_BOUND
+        .iter()
+        .find_map(|&at_bound| polish(program, true, &nothing, values, at_bound))
+}
+
+/// `values` recomputed from the basis classified at `at_bound`, if they meet
+/// every row and bound within [`POLISHED`].
+fn polish(
+    program: &Program,
+    maximise: bool,
+    expr: &LinExpr,
+    values: &[f64],
+    at_bound: f64,
+) -> Option<Vec<f64>> {
+    let basis = Basis::new(program, maximise, expr, values, at_bound)?;
+    let mut polished = values.to_vec();
+    for ((value, column), var) in polished.iter_mut().zip(&basis.columns).zip(&program.vars) {
+        match column {
+            Column::Lower | Column::Fixed => *value = var.lower,
+            Column::Upper => *value = var.upper,
+            Column::Free(_) => {}
+        }
+    }
+    // The pivot rows hold with equality: B x_F = rhs - N x_N.
+    let rhs: Vec<f64> = basis
+        .pivots
+        .iter()
+        .map(|&row| {
+            let program_row = &program.rows[row];
+            let fixed_part: f64 = program_row
+                .expr
+                .terms
+                .iter()
+                .filter(|&&(var, _)| !matches!(basis.columns[var], Column::Free(_)))
+                .map(|&(var, coefficient)| coefficient * polished[var])
+                .sum();
+            program_row.rhs - fixed_part
+        })
+        .collect();
+    let free_values = basis.lu.ftran(&rhs);
+    for (&var, value) in basis.free.iter().zip(free_values) {
+        polished[var] = value;
+    }
+    for (value, var) in polished.iter_mut().zip(&program.vars) {
+        let tolerance = POLISHED * value.abs().max(1.0);
+        if !value.is_finite() || *value < var.lower - tolerance || *value > var.upper + tolerance {
+            return None;
+        }
+        *value = value.clamp(var.lower, var.upper);
+    }
+    let misses = program
+        .rows
+        .iter()
+        .any(|row| row.violation(&polished) > POLISHED * row.scale(&polished));
+    (!misses).then_some(polished)
 }
 
 /// Dense LU factors of the pivot rows' free columns (rows scaled), kept sparse.
@@ -192,12 +297,19 @@ struct Basis<'a> {
 }
 
 impl<'a> Basis<'a> {
-    fn new(program: &'a Program, objective: Objective, values: &'a [f64]) -> Option<Basis<'a>> {
+    /// The basis at `values` for `max expr` (`min` unless `maximise`): a
+    /// variable within `at_bound` (relative) of a bound counts as at it.
+    fn new(
+        program: &'a Program,
+        maximise: bool,
+        expr: &LinExpr,
+        values: &'a [f64],
+        at_bound: f64,
+    ) -> Option<Basis<'a>> {
         let n = program.vars.len();
         if values.len() != n {
             return None;
         }
-        let (maximise, expr) = first_objective(objective, program);
         let sign = if maximise { 1.0 } else { -1.0 };
         let mut cost = vec![0.0; n];
         for &(var, coefficient) in &expr.terms {
@@ -210,7 +322,7 @@ impl<'a> Basis<'a> {
             .iter()
             .zip(values)
             .map(|(var, &x)| {
-                let tolerance = AT_BOUND * x.abs().max(1.0);
+                let tolerance = at_bound * x.abs().max(1.0);
                 let at_lower = x - var.lower <= tolerance;
                 let at_upper = var.upper - x <= tolerance;
                 match (at_lower, at_upper) {
@@ -481,7 +593,7 @@ fn clear(alpha: &mut [f64], alpha_size: &mut [f64], touched: &mut Vec<usize>) {
 }
 
 /// A basic or nonbasic variable of the full basis.
-#[derive(Clone, Copy, PartialEq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Slot {
     Var(usize),
     Logical(usize),
@@ -668,6 +780,39 @@ impl<'b, 'a> State<'b, 'a> {
     fn refresh(&mut self) {
         let size = self.reprice();
         self.zero = self.dual_degenerate(&size);
+    }
+
+    /// The optimal face this optimal basis proves: every nonbasic variable whose
+    /// reduced cost is not zero stays at its bound, every nonbasic logical whose
+    /// dual is not zero keeps its row tight (complementary slackness holds for
+    /// every optimal solution against these optimal duals).
+    fn face(&self) -> Face {
+        let zero: std::collections::HashSet<Slot> = self.zero.iter().copied().collect();
+        let fixed = self
+            .var_status
+            .iter()
+            .enumerate()
+            .filter(|&(var, _)| !zero.contains(&Slot::Var(var)))
+            .filter_map(|(var, status)| {
+                let bounds = &self.basis.program.vars[var];
+                match status {
+                    Status::Lower => Some((var, bounds.lower)),
+                    Status::Upper => Some((var, bounds.upper)),
+                    Status::Basic | Status::Fixed => None,
+                }
+            })
+            .collect();
+        let tight = self
+            .row_status
+            .iter()
+            .enumerate()
+            .filter(|&(row, status)| {
+                matches!(status, Status::Lower | Status::Upper)
+                    && !zero.contains(&Slot::Logical(row))
+            })
+            .map(|(row, _)| row)
+            .collect();
+        Face { fixed, tight }
     }
 
     /// A tie at `blocker` (position, reaching its upper bound; `rho` its row of
