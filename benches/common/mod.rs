@@ -6,6 +6,9 @@
 
 use tradeoff::pb;
 
+/// Realistic random plans from a seed (also the plans of `tests/realistic.rs`).
+pub mod realistic;
+
 /// A plan with `drivers` drivers over four quarters: `drivers * 2 * 4` variables.
 pub fn synthetic_plan(drivers: usize) -> pb::Plan {
     let periods: Vec<pb::Period> = (1..=4)
