@@ -145,8 +145,34 @@ fn relax_alone(
             // Without the row, how far can the measure go towards the bound?
             let mut without = program.clone();
             without.rows[named.row] = Row::new(LinExpr::default(), Sense::LessEqual, 0.0);
+            // The same question asked of the program with the bound moved to the end
+            // of its domain instead of dropped: another program for the engine (other
+            // pivots) with the same answer within the domain, tried when the engine
+            // fails on the first.
+            let at_end = program.with_bound(
+                index,
+                match named.sense {
+                    Sense::LessEqual => highest,
+                    _ => lowest,
+                },
+            );
             let towards = |maximise: bool| -> Result<Option<f64>, SolveError> {
-                Ok(match optimize_expr(&without, expr, maximise, time_limit)? {
+                let optimum = match optimize_expr(&without, expr, maximise, time_limit) {
+                    Err(SolveError::Backend(error)) => {
+                        // Without the row the plan may be infeasible outright: a
+                        // feasibility question (its own starts) settles that first.
+                        tracing::debug!(%error, "engine failed; asking feasibility, then with the bound at its domain's end");
+                        if !feasible(&without, time_limit)? {
+                            return Ok(None);
+                        }
+                        if named.sense == Sense::Equal {
+                            return Err(SolveError::Backend(error));
+                        }
+                        optimize_expr(&at_end, expr, maximise, time_limit)?
+                    }
+                    optimum => optimum?,
+                };
+                Ok(match optimum {
                     Optimum::Value(value, _) => Some(value),
                     Optimum::Unbounded => Some(if maximise { highest } else { lowest }),
                     Optimum::Infeasible | Optimum::TimedOut => None,
@@ -174,11 +200,26 @@ fn relax_alone(
             }
             let (mut infeasible, mut feasible_at) = (named.bound, loosest);
             for _ in 0..RATIO_BISECTIONS {
-                let middle = (infeasible + feasible_at) / 2.0;
-                if feasible(&program.with_bound(index, middle), time_limit)? {
-                    feasible_at = middle;
-                } else {
-                    infeasible = middle;
+                // Any point inside the bracket narrows it: where the engine fails on
+                // the middle, a point a quarter of the way from either end is asked.
+                let mut outcome = None;
+                for fraction in [0.5, 0.25, 0.75] {
+                    let probe = infeasible + (feasible_at - infeasible) * fraction;
+                    match feasible(&program.with_bound(index, probe), time_limit) {
+                        Ok(answer) => {
+                            outcome = Some((probe, answer));
+                            break;
+                        }
+                        Err(SolveError::Backend(error)) if fraction != 0.75 => {
+                            tracing::debug!(%error, probe, "engine failed; probing elsewhere");
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+                match outcome {
+                    Some((probe, true)) => feasible_at = probe,
+                    Some((probe, false)) => infeasible = probe,
+                    None => break,
                 }
             }
             Ok(Some(feasible_at))

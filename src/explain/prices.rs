@@ -441,9 +441,19 @@ impl<'a> Prober<'a> {
             return Ok((None, Some(bound)));
         }
         let value_at = |h: f64| self.value_at(index, direction * h);
+        // Past the first piece, a step the engine fails on proves nothing: it is
+        // taken as off the line, so the piece found so far is kept (its reach may
+        // come out shorter, its rate is proven all the same).
+        let value_or_unknown = |h: f64| match value_at(h) {
+            Err(SolveError::Backend(error)) => {
+                tracing::debug!(%error, h, "engine failed on a probe; taken as off the line");
+                Ok(None)
+            }
+            value => value,
+        };
         let linear_to = |x: f64, at_x: Option<f64>| -> Result<Option<f64>, SolveError> {
             let Some(at_x) = at_x else { return Ok(None) };
-            let middle = value_at(x / 2.0)?;
+            let middle = value_or_unknown(x / 2.0)?;
             Ok(middle
                 .filter(|&middle| (middle - (self.optimum + at_x) / 2.0).abs() <= self.tolerance())
                 .map(|_| at_x))
@@ -460,18 +470,36 @@ impl<'a> Prober<'a> {
         // A first linear piece: a probe whose midpoint lies on the chord.
         let mut h = (1e-3 * scale).min(far);
         let mut piece = None;
+        // An engine failure on one step is not an answer: the next, shorter step is
+        // another program for the engine. Only when no step gave a piece does the
+        // failure stand (the side is then unpriced, not called infeasible).
+        let mut failure = None;
         for _ in 0..5 {
-            if let Some(value) = value_at(h)? {
-                let middle = value_at(h / 2.0)?;
-                if middle.is_some_and(|middle| self.on_line(h, value, h / 2.0, middle)) {
-                    piece = Some(value);
-                    break;
+            let probed = value_at(h).and_then(|value| match value {
+                Some(value) => Ok(Some((value, value_at(h / 2.0)?))),
+                None => Ok(None),
+            });
+            match probed {
+                Ok(Some((value, middle))) => {
+                    if middle.is_some_and(|middle| self.on_line(h, value, h / 2.0, middle)) {
+                        piece = Some(value);
+                        break;
+                    }
                 }
+                Ok(None) => {}
+                Err(SolveError::Backend(error)) => {
+                    tracing::debug!(%error, h, "engine failed on a probe; stepping shorter");
+                    failure = Some(SolveError::Backend(error));
+                }
+                Err(error) => return Err(error),
             }
             h /= 16.0;
         }
         let Some(value) = piece else {
-            return Ok((None, Some(bound)));
+            return match failure {
+                Some(error) => Err(error),
+                None => Ok((None, Some(bound))),
+            };
         };
 
         // Concavity (convexity when minimising): a midpoint on the chord proves the
@@ -479,10 +507,10 @@ impl<'a> Prober<'a> {
         let (reach, at_reach) = if h >= far {
             (h, value)
         } else {
-            let at_far = value_at(far)?;
+            let at_far = value_or_unknown(far)?;
             match linear_to(far, at_far)? {
                 Some(at_far) => (far, at_far),
-                None => self.breakpoint(&value_at, &linear_to, h, value, far, at_far)?,
+                None => self.breakpoint(&value_or_unknown, &linear_to, h, value, far, at_far)?,
             }
         };
         let rate = (at_reach - self.optimum) / reach;

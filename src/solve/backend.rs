@@ -1,13 +1,7 @@
-//! The solver engines: one stage of a [`Program`] solved with good_lp's microlp or,
+//! The solver engines: one stage of a [`Program`] solved with microlp or,
 //! with the `highs` feature, with HiGHS.
 
 use std::time::Duration;
-
-use good_lp::solvers::microlp::microlp;
-use good_lp::{
-    variable, Expression, ProblemVariables, ResolutionError, Solution, SolverModel, Variable,
-    WithTimeLimit,
-};
 
 use super::{Backend, Direction, SolveError};
 use crate::model::Sense;
@@ -42,16 +36,6 @@ impl StageOutcome {
     }
 }
 
-fn expression(expr: &LinExpr, vars: &[Variable]) -> Expression {
-    let mut expression = Expression::with_capacity(expr.terms.len());
-    for &(var, coefficient) in &expr.terms {
-        if let Some(&variable) = vars.get(var) {
-            expression.add_mul(coefficient, variable);
-        }
-    }
-    expression + expr.constant
-}
-
 /// Solves `program` with the extra `holds` rows for `objective` in `direction`, on
 /// the program's engine.
 pub(crate) fn solve_stage(
@@ -60,12 +44,13 @@ pub(crate) fn solve_stage(
     objective: &LinExpr,
     direction: Direction,
     time_limit: Option<Duration>,
+    hint: Option<&[f64]>,
 ) -> Result<StageOutcome, SolveError> {
     match program.backend {
         Backend::Microlp => {
             #[cfg(feature = "highs")]
             let started = std::time::Instant::now();
-            let outcome = solve_microlp(program, holds, objective, direction, time_limit);
+            let outcome = solve_microlp(program, holds, objective, direction, time_limit, hint);
             // The last link of the chain: HiGHS, where it is compiled in.
             #[cfg(feature = "highs")]
             if let Err(SolveError::Backend(error)) = &outcome {
@@ -91,6 +76,10 @@ pub(crate) fn solve_stage(
 /// scratch. microlp solves each stage afresh.
 pub(crate) struct StageSolver<'p> {
     program: &'p Program,
+    /// Values known to satisfy the next stage (the previous stage's optimum, which
+    /// its holds keep feasible): microlp's branch and bound starts from them as its
+    /// first incumbent instead of searching for one.
+    hint: Option<Vec<f64>>,
     #[cfg(feature = "highs")]
     highs: Option<super::highs::HighsSession<'p>>,
 }
@@ -99,9 +88,15 @@ impl<'p> StageSolver<'p> {
     pub(crate) fn new(program: &'p Program) -> Self {
         StageSolver {
             program,
+            hint: None,
             #[cfg(feature = "highs")]
             highs: None,
         }
+    }
+
+    /// Sets the values the next stages start from (see `hint`).
+    pub(crate) fn set_hint(&mut self, values: &[f64]) {
+        self.hint = Some(values.to_vec());
     }
 
     /// Solves the next stage: `holds` extends (or loosens) the previous stage's.
@@ -124,11 +119,23 @@ impl<'p> StageSolver<'p> {
                 .get_or_insert_with(|| super::highs::HighsSession::new(program));
             return session.solve(holds, objective, direction, time_limit);
         }
-        solve_stage(self.program, holds, objective, direction, time_limit)
+        solve_stage(
+            self.program,
+            holds,
+            objective,
+            direction,
+            time_limit,
+            self.hint.as_deref(),
+        )
     }
 }
 
 /// [`solve_stage`] on microlp.
+///
+/// The program goes to `microlp::Problem` directly, not through good_lp's model
+/// layer (which this crate no longer uses): the explanations' warm starts need
+/// microlp's own problem anyway, good_lp hands rows over in its expression maps'
+/// order rather than the program's, and it passes no starting incumbent.
 ///
 /// The rows go to microlp as written: microlp equilibrates each row by a power of
 /// two (exact, no mantissa rounding) and judges feasibility in the rows' own
@@ -138,23 +145,88 @@ impl<'p> StageSolver<'p> {
 /// row's feasibility tolerance's meaning by its scale, so integral candidates
 /// that broke a share bound by 1e-5 were accepted. microlp can still fail on a
 /// program (a singular basis, an integral candidate its branch and bound gives
-/// up on); the stage is then tried once more with the rows scaled — another
-/// start for the same program — before the failure is reported.
+/// up on); the stage is then tried from the other [`Start`]s — the same program,
+/// other pivots — before the failure is reported.
 fn solve_microlp(
     program: &Program,
     holds: &[Row],
     objective: &LinExpr,
     direction: Direction,
     time_limit: Option<Duration>,
+    hint: Option<&[f64]>,
 ) -> Result<StageOutcome, SolveError> {
     let started = std::time::Instant::now();
-    match solve_once(program, holds, objective, direction, time_limit, false) {
-        Err(SolveError::Backend(error)) => {
-            tracing::warn!(%error, "microlp failed on the rows as written; retrying them scaled");
-            let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
-            solve_once(program, holds, objective, direction, left, true)
+    let mut failure = None;
+    // A feasibility question (a constant objective) is where microlp meets
+    // singular bases most (diagnoses on realistic plans): any objective bounded on
+    // the variables' box answers it as well, so one is tried second.
+    let starts: &[Start] = if objective.terms.is_empty() {
+        &[
+            Start::AsWritten,
+            Start::Surrogate,
+            Start::ScaledRows,
+            Start::Reversed,
+        ]
+    } else {
+        &[Start::AsWritten, Start::ScaledRows, Start::Reversed]
+    };
+    for &start in starts {
+        let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
+        match solve_once(program, holds, objective, direction, left, start, hint) {
+            Err(SolveError::Backend(error)) => {
+                tracing::warn!(%error, ?start, "microlp failed; trying its next start");
+                failure = Some(error);
+            }
+            outcome => return outcome,
         }
-        outcome => outcome,
+    }
+    Err(SolveError::Backend(failure.unwrap_or_default()))
+}
+
+/// How a stage is handed to microlp. Every start is the same program; they differ
+/// in the order and scale microlp sees, and so in its pivots: a basis that turns
+/// out singular (round-off in microlp's LU factors) from one start is usually
+/// never met from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// Rows and variables as written (the exact form, tried first).
+    AsWritten,
+    /// Each row divided by its largest coefficient.
+    ScaledRows,
+    /// Rows and variables in reverse order, as written: other entering and
+    /// leaving choices among ties, another factorisation order.
+    Reversed,
+    /// For a constant objective only: the rows as written, minimising each
+    /// variable's distance from a finite bound of its box (per its box's size), an
+    /// objective bounded below, so it never turns a feasible program unbounded.
+    Surrogate,
+}
+
+/// The objective of [`Start::Surrogate`] for `program`'s variables.
+fn surrogate_objective(program: &Program) -> LinExpr {
+    let terms = program
+        .vars
+        .iter()
+        .enumerate()
+        .filter_map(|(index, var)| {
+            let size = if var.lower.is_finite() && var.upper.is_finite() {
+                (var.upper - var.lower).max(1.0)
+            } else {
+                var.lower.abs().max(var.upper.abs()).max(1.0)
+            };
+            if var.lower.is_finite() {
+                Some((index, 1.0 / size))
+            } else if var.upper.is_finite() {
+                Some((index, -1.0 / size))
+            } else {
+                None
+            }
+        })
+        .filter(|(_, weight)| weight.is_finite())
+        .collect();
+    LinExpr {
+        terms,
+        constant: 0.0,
     }
 }
 
@@ -164,64 +236,144 @@ fn solve_once(
     objective: &LinExpr,
     direction: Direction,
     time_limit: Option<Duration>,
-    scale_rows: bool,
+    start: Start,
+    hint: Option<&[f64]>,
 ) -> Result<StageOutcome, SolveError> {
     if time_limit.is_some_and(|limit| limit.is_zero()) {
         return Ok(StageOutcome::TimedOut);
     }
-    let mut problem = ProblemVariables::new();
-    let vars: Vec<Variable> = program
-        .vars
-        .iter()
-        .map(|var| {
-            let definition = variable().min(var.lower).max(var.upper);
-            problem.add(if var.integer {
-                definition.integer()
-            } else {
-                definition
-            })
-        })
-        .collect();
-    let objective_expression = expression(objective, &vars);
-    let unsolved = match direction {
-        Direction::Maximise => problem.maximise(objective_expression),
-        Direction::Minimise => problem.minimise(objective_expression),
+    let surrogate;
+    let (objective, direction) = if start == Start::Surrogate {
+        surrogate = surrogate_objective(program);
+        (&surrogate, Direction::Minimise)
+    } else {
+        (objective, direction)
     };
-    let mut model = unsolved.using(microlp);
-    if let Some(limit) = time_limit {
-        model = model.with_time_limit(limit.as_secs_f64());
+    let mut costs = vec![0.0; program.vars.len()];
+    for &(var, coefficient) in &objective.terms {
+        if let Some(cost) = costs.get_mut(var) {
+            *cost += coefficient;
+        }
     }
-    for row in program.rows.iter().chain(holds) {
-        // Only on the retry: rows scaled to a largest coefficient of 1.
+    let mut problem = microlp::Problem::new(match direction {
+        Direction::Maximise => microlp::OptimizationDirection::Maximize,
+        Direction::Minimise => microlp::OptimizationDirection::Minimize,
+    });
+    let reversed = start == Start::Reversed;
+    let mut order: Vec<usize> = (0..program.vars.len()).collect();
+    if reversed {
+        order.reverse();
+    }
+    let mut vars: Vec<Option<microlp::Variable>> = vec![None; program.vars.len()];
+    for index in order {
+        let var = &program.vars[index];
+        let cost = costs[index];
+        vars[index] = Some(if var.integer {
+            let (Some(lower), Some(upper)) = (whole(var.lower.ceil()), whole(var.upper.floor()))
+            else {
+                return Err(SolveError::Backend(
+                    "microlp takes whole-unit bounds within ±2^31 only".to_string(),
+                ));
+            };
+            if lower > upper {
+                return Ok(StageOutcome::Infeasible);
+            }
+            problem.add_integer_var(cost, (lower, upper))
+        } else {
+            problem.add_var(cost, (var.lower, var.upper))
+        });
+    }
+    let vars: Vec<microlp::Variable> = vars.into_iter().flatten().collect();
+    let mut rows: Vec<&Row> = program.rows.iter().chain(holds).collect();
+    if reversed {
+        rows.reverse();
+    }
+    for row in rows {
         let largest = row.largest_coefficient();
-        let factor = if scale_rows && largest > 0.0 {
+        let factor = if start == Start::ScaledRows && largest > 0.0 {
             1.0 / largest
         } else {
             1.0
         };
-        let lhs = expression(&row.expr, &vars) * factor;
-        let rhs = row.rhs * factor;
-        model.add_constraint(match row.sense {
-            Sense::LessEqual => lhs.leq(rhs),
-            Sense::GreaterEqual => lhs.geq(rhs),
-            Sense::Equal => lhs.eq(rhs),
-        });
+        // Terms in variable order, repeated variables merged: the same row on every
+        // run, whatever order the program built it in.
+        let mut terms = row.expr.terms.clone();
+        terms.sort_by_key(|&(var, _)| var);
+        let mut expr = microlp::LinearExpr::empty();
+        let mut merged: Option<(usize, f64)> = None;
+        for (var, coefficient) in terms.into_iter().chain([(usize::MAX, 0.0)]) {
+            match merged {
+                Some((last, sum)) if last == var => merged = Some((last, sum + coefficient)),
+                _ => {
+                    if let Some((last, sum)) = merged {
+                        if sum != 0.0 {
+                            if let Some(&variable) = vars.get(last) {
+                                expr.add(variable, sum * factor);
+                            }
+                        }
+                    }
+                    merged = Some((var, coefficient));
+                }
+            }
+        }
+        let op = match row.sense {
+            Sense::LessEqual => microlp::ComparisonOp::Le,
+            Sense::GreaterEqual => microlp::ComparisonOp::Ge,
+            Sense::Equal => microlp::ComparisonOp::Eq,
+        };
+        problem.add_constraint(expr, op, (row.rhs - row.expr.constant) * factor);
     }
     let integer = program.is_mixed_integer();
-    match model.solve() {
-        Ok(solution) => {
-            let values: Vec<f64> = vars.iter().map(|&var| solution.value(var)).collect();
-            let inner = solution.into_inner();
-            if inner.termination_reason() == microlp::TerminationReason::ProvenOptimal || !integer {
+    let mut options = microlp::SolveOptions::default();
+    options.time_limit = time_limit;
+    if integer {
+        // microlp checks the hint and drops it when it breaks a row or a bound.
+        options.warm_start = hint
+            .filter(|hint| hint.len() == vars.len())
+            .map(|hint| vars.iter().copied().zip(hint.iter().copied()).collect());
+    }
+    match problem.solve_with(options) {
+        Ok(microlp::SolveOutcome::Solution(solution)) => {
+            let values: Vec<f64> = vars
+                .iter()
+                .zip(&program.vars)
+                .map(|(&variable, var)| {
+                    let value = solution.var_value_raw(variable);
+                    // A whole-unit value within microlp's integrality tolerance is
+                    // the whole number it stands for (the plan is verified after).
+                    if var.integer && (value - value.round()).abs() <= 1e-6 {
+                        value.round()
+                    } else {
+                        value
+                    }
+                })
+                .collect();
+            if solution.termination_reason() == microlp::TerminationReason::ProvenOptimal
+                || !integer
+            {
                 Ok(StageOutcome::Optimal(values))
             } else {
-                let gap = inner.gap().unwrap_or(f64::INFINITY);
+                let gap = solution.gap().unwrap_or(f64::INFINITY);
                 Ok(StageOutcome::Feasible { values, gap })
             }
         }
-        Err(ResolutionError::Infeasible) => Ok(StageOutcome::Infeasible),
-        Err(ResolutionError::Unbounded) => Ok(StageOutcome::Unbounded),
-        Err(ResolutionError::Other(_)) if time_limit.is_some() => Ok(StageOutcome::TimedOut),
+        Ok(microlp::SolveOutcome::Interrupted(_)) => Ok(StageOutcome::TimedOut),
+        Err(microlp::Error::Infeasible) => Ok(StageOutcome::Infeasible),
+        Err(microlp::Error::Unbounded) => Ok(StageOutcome::Unbounded),
         Err(error) => Err(SolveError::Backend(error.to_string())),
+    }
+}
+
+/// `bound` as microlp's whole-unit bound: infinite ones as its widest, finite ones
+/// only within `i32`.
+fn whole(bound: f64) -> Option<i32> {
+    if bound == f64::NEG_INFINITY {
+        Some(i32::MIN)
+    } else if bound == f64::INFINITY {
+        Some(i32::MAX)
+    } else if (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&bound) {
+        Some(bound as i32)
+    } else {
+        None
     }
 }

@@ -420,6 +420,9 @@ fn solve_stages(
                 }
             }
             Levels::Holds { solver, holds } => match contain(program.backend, || {
+                if let Some(best) = &best {
+                    solver.set_hint(best);
+                }
                 solve_holding(solver, holds, objective, direction, deadline)
             }) {
                 Err(error) if best.is_some() && program.is_mixed_integer() => {
@@ -699,7 +702,7 @@ fn stage(
         return Ok(StageOutcome::TimedOut);
     }
     contain(program.backend, || {
-        backend::solve_stage(program, holds, objective, direction, time_limit)
+        backend::solve_stage(program, holds, objective, direction, time_limit, None)
     })
 }
 
