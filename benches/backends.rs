@@ -78,9 +78,9 @@ fn highs_model(program: &Program) -> (highs::Model, Vec<highs::Col>) {
 }
 
 /// HiGHS alone on the lexicographic sequence `tradeoff` solves for a
-/// maximise-revenue plan (MODEL.md §2): maximise revenue; then, holding it, minimise
-/// spend; then, holding both, maximise contribution — each stage warm from the last,
-/// as a careful direct user of HiGHS would write it.
+/// maximise-revenue plan (docs/MODEL.md §2): maximise revenue; then, holding it,
+/// minimise spend; then, holding both, maximise contribution — each stage warm from
+/// the last, as a careful direct user of HiGHS would write it.
 fn highs_lexicographic(model: highs::Model, columns: &[highs::Col], program: &Program) {
     let levels = &program.levels;
     let solved = model.solve();
@@ -113,7 +113,7 @@ fn next_stage(
     assert_eq!(solved.status(), highs::HighsModelStatus::Optimal);
     let values = solved.get_solution().columns().to_vec();
     let optimum: f64 = held.terms.iter().map(|&(var, c)| c * values[var]).sum();
-    // Held within MODEL.md's tolerance, 1e-9 relative.
+    // Held within docs/MODEL.md's tolerance, 1e-9 relative.
     let slack = 1e-9 * optimum.abs().max(1.0);
     let mut model = highs::Model::from(solved);
     let terms = held.clone().normalized().terms;

@@ -3,7 +3,7 @@
 //! Growth drivers (hiring, demand generation, partners, customer success,
 //! enablement), their costs and their diminishing, ramping returns become a linear
 //! program whose optimum is the revenue-maximizing budget split that still meets the
-//! profitability the CFO requires. The planning model is MODEL.md.
+//! profitability the CFO requires. The planning model is docs/MODEL.md.
 //!
 //! # Layout
 //!

@@ -1,7 +1,7 @@
 //! End-to-end tests of the `tradeoff` binary: plan files in, exit codes, stdout and
 //! stderr out, in-process and against a real `tradeoff serve`.
 //!
-//! Every expected number is worked out by hand from MODEL.md in the comments next to
+//! Every expected number is worked out by hand from docs/MODEL.md in the comments next to
 //! it; none is copied from the program's output.
 
 use std::io::{BufRead, BufReader};
@@ -143,9 +143,9 @@ fn constraint<'a>(result: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no constraint {name} in {result:#}"))
 }
 
-/// MODEL.md §4: one period, no baseline, budget cap 100, gross margins 0.8, maximise
-/// revenue. Driver `a` (unit cost 1): 50 units at 3.0, then unbounded at 1.0; driver
-/// `b` (unit cost 1): unbounded at 1.5. `requirements` varies by case.
+/// docs/MODEL.md §4: one period, no baseline, budget cap 100, gross margins 0.8,
+/// maximise revenue. Driver `a` (unit cost 1): 50 units at 3.0, then unbounded at 1.0;
+/// driver `b` (unit cost 1): unbounded at 1.5. `requirements` varies by case.
 fn worked_example(requirements: Value) -> Value {
     json!({
         "name": "worked-example",
@@ -328,7 +328,7 @@ fn worked_example_case1_table() {
         .unwrap_or_else(|| panic!("no budget_cap line:\n{out}"));
     let cells: Vec<&str> = budget.split_whitespace().collect();
     assert!(cells.contains(&"100") && cells.contains(&"<="), "{budget}");
-    // Its price in plain words (MODEL.md §4: one more unit of budget buys 1.5 of
+    // Its price in plain words (docs/MODEL.md §4: one more unit of budget buys 1.5 of
     // revenue through b; that holds until the margin floor binds at 450, and down to
     // 50, below which the money would come out of a's first segment at 3.0).
     assert!(budget.contains("+1 → +1.50 revenue (to 450)"), "{budget}");
@@ -556,7 +556,7 @@ fn invalid_plan_lists_every_field_path() {
 #[test]
 fn nan_is_refused_with_its_field_path() {
     let dir = TempDir::new().unwrap();
-    // proto3 JSON spells NaN as a string; MODEL.md refuses non-finite numbers.
+    // proto3 JSON spells NaN as a string; docs/MODEL.md refuses non-finite numbers.
     let plan = write_plan(
         &dir,
         "nan.json",
@@ -916,7 +916,7 @@ fn version_prints_the_package_version() {
 }
 
 // ---------------------------------------------------------------------------------
-// 7. Explanations: shadow prices (MODEL.md §3) on the worked example (§4), the
+// 7. Explanations: shadow prices (docs/MODEL.md §3) on the worked example (§4), the
 // diagnosis of its infeasible case, and `--no-explain`.
 
 /// Solves `plan` in-process with the JSON format and `extra` flags; checks the exit
@@ -2152,7 +2152,7 @@ fn asking_for_highs_without_it_is_bad_input() {
     assert_bad_input(&output, &["highs", "not compiled into this build"]);
 }
 
-/// MODEL.md §4 case 1 on each engine: revenue 150 + 1.5 * 50 = 225 and the budget
+/// docs/MODEL.md §4 case 1 on each engine: revenue 150 + 1.5 * 50 = 225 and the budget
 /// priced at 1.5, whichever engine ran, and the engine named in the result.
 #[cfg(feature = "highs")]
 #[test]

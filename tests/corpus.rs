@@ -454,7 +454,7 @@ fn compare_totals(plan: &pb::Plan, result: &pb::PlanResult, expected: &Value, ru
     if differing.is_empty() {
         return;
     }
-    // MODEL.md §2 holds each level "within 1e-9 * max(1, |optimum|)" of its
+    // docs/MODEL.md §2 holds each level "within 1e-9 * max(1, |optimum|)" of its
     // optimum. We hold it exactly; an independent solver may spend that
     // allowance on a later level. Where the expected plan's first total is
     // worse than ours, by no more than the allowance, its later totals are not
@@ -500,7 +500,7 @@ struct Integers {
 
 /// Compares our plan's integer values with the expected plan's: the units of a
 /// whole-unit driver, and the segment-order binaries of a driver whose gross margin
-/// is below a margin floor in force (MODEL.md §2), read from its units: `z = 1`
+/// is below a margin floor in force (docs/MODEL.md §2), read from its units: `z = 1`
 /// where they pass a segment's end, `z = 0` where they stop short of it, either at
 /// the end itself. The prices of a mixed-integer plan are those of the program with
 /// these fixed; every other value leaves that program, and so its prices, as they
@@ -711,7 +711,7 @@ fn compare_diagnosis(plan: &pb::Plan, result: &pb::PlanResult, expected: &Value,
     }
 }
 
-/// MODEL.md §3: "the nearest bound that alone would make the plan feasible". For
+/// docs/MODEL.md §3: "the nearest bound that alone would make the plan feasible". For
 /// a driver minimum `name` (`driver[ID].min_units[PERIOD]`) where we found `got`
 /// and the expected file `needed`, both below the plan's `current`: proves by
 /// re-solves that the plan is feasible with the minimum a little below `got` and

@@ -1,6 +1,7 @@
 //! End-to-end tests over real gRPC: a `tradeoff` server on an ephemeral port, a tonic
-//! client, and the answers MODEL.md promises. Expected numbers are worked out by hand
-//! in the comments, from MODEL.md §4, never copied from the program's output.
+//! client, and the answers docs/MODEL.md promises. Expected numbers are worked out by
+//! hand in the comments, from docs/MODEL.md §4, never copied from the program's
+//! output.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -100,9 +101,9 @@ fn segment(units: Option<f64>, revenue_per_unit: f64) -> pb::Segment {
     }
 }
 
-/// MODEL.md §4: one period, no baseline, `budget_cap` 100, gross margins 0.8, maximise
-/// revenue. `a` (unit cost 1): 50 units at 3.0, then unbounded at 1.0; `b` (unit cost
-/// 1): unbounded at 1.5.
+/// docs/MODEL.md §4: one period, no baseline, `budget_cap` 100, gross margins 0.8,
+/// maximise revenue. `a` (unit cost 1): 50 units at 3.0, then unbounded at 1.0; `b`
+/// (unit cost 1): unbounded at 1.5.
 fn worked_example(min_margin: f64, revenue_target: Option<f64>) -> pb::Plan {
     pb::Plan {
         name: "worked-example".into(),
@@ -306,7 +307,7 @@ async fn invalid_plan_lists_every_violation_with_its_field_path() {
     let mut server = start().await;
     let mut plan = worked_example(0.2, None);
     plan.requirements = None;
-    // Four independent faults, one per rule of MODEL.md §1:
+    // Four independent faults, one per rule of docs/MODEL.md §1:
     plan.drivers[0].unit_cost = Some(-1.0); // unit_cost > 0
     plan.drivers[1].response = vec![segment(Some(10.0), 1.0), segment(None, 2.0)]; // 2.0 > 1.0
     plan.budget_cap = Some(f64::NAN); // every number finite
@@ -678,7 +679,7 @@ async fn result_json_uses_the_proto3_json_mapping() {
 }
 
 // ---------------------------------------------------------------------------------
-// Explanations: shadow prices (MODEL.md §3) on the worked example (§4), the
+// Explanations: shadow prices (docs/MODEL.md §3) on the worked example (§4), the
 // diagnosis of its infeasible case, and `skip_explanations`.
 
 /// Relative tolerance for prices and bounds, which the explanations derive through
@@ -941,7 +942,7 @@ async fn budget_at_the_kink_has_two_prices() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frontier_over_the_budget_breaks_at_50_and_450() {
-    // MODEL.md §4 case one over budget_cap 0..600: a's first segment (3.0 per
+    // docs/MODEL.md §4 case one over budget_cap 0..600: a's first segment (3.0 per
     // dollar) takes the first 50; b (1.5) the next 400, until the 0.2 margin floor
     // binds at 450 (0.8 (150 + 1.5 x) - (50 + x) = 0.2 (150 + 1.5 x) gives x = 400);
     // revenue stays 750 beyond.
@@ -1839,7 +1840,7 @@ async fn asking_for_highs_without_it_is_failed_precondition() {
     server.stop().await.expect("clean shutdown");
 }
 
-/// The three MODEL.md §4 cases on both engines: the documented numbers (worked out
+/// The three docs/MODEL.md §4 cases on both engines: the documented numbers (worked out
 /// in the tests above) from each, and the same result messages apart from the
 /// engine's name and timing.
 #[cfg(feature = "highs")]

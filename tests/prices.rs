@@ -1,4 +1,4 @@
-//! Shadow prices (MODEL.md §3) against independent evidence.
+//! Shadow prices (docs/MODEL.md §3) against independent evidence.
 //!
 //! 1. On random small linear plans, every one-sided rate and every range a solve
 //!    reports is checked against full re-solves of the *plan* with the bound moved

@@ -5,8 +5,8 @@
 //! turns one `u64` seed into one plan, with a small hand-rolled PRNG, so a seed
 //! reproduces its plan on any machine and any version of the dependencies.
 //!
-//! What a plan holds (MODEL.md §1–§2), calibrated on `../shared/plans/realistic/`
-//! and stretched beyond it:
+//! What a plan holds (docs/MODEL.md §1–§2), calibrated on
+//! `../shared/plans/realistic/` and stretched beyond it:
 //!
 //! - 3–12 periods of one cadence (months `2026-01`, quarters `FY26-Q1`, halves
 //!   `FY26-H1`), now and then 1–2 or none (one period `total`); baseline revenue of
@@ -1555,7 +1555,7 @@ fn jitter_profile(rng: &mut Rng, profile: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Whether `driver` has a finite bound on its units in a period (MODEL.md §2,
+/// Whether `driver` has a finite bound on its units in a period (docs/MODEL.md §2,
 /// `M[i,t]`), counting a budget cap `cap` of the plan or the period.
 fn has_finite_bound(driver: &pb::Driver, cap: Option<f64>) -> bool {
     cap.is_some()

@@ -12,7 +12,7 @@ use super::{
 use crate::pb;
 use crate::planner;
 
-/// The bound to sweep, as MODEL.md names it.
+/// The bound to sweep, as docs/MODEL.md names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(super) enum Over {
     /// budget_cap (money)

@@ -101,7 +101,7 @@ fn read_jsonl(text: &str) -> Parsed {
         })?;
         let mut value: Value =
             serde_json::from_str(line).map_err(|error| (number, error.to_string()))?;
-        // MODEL.md writes objectives without their proto prefix; accept both.
+        // docs/MODEL.md writes objectives without their proto prefix; accept both.
         if let Some(Value::String(name)) = value
             .get_mut("overrides")
             .and_then(|overrides| overrides.get_mut("objective"))

@@ -1,5 +1,5 @@
 //! Plan files: the proto3 JSON mapping of `pb::Plan`, with enum values also accepted
-//! without their proto prefix, as MODEL.md writes them (`MAXIMIZE_REVENUE`,
+//! without their proto prefix, as docs/MODEL.md writes them (`MAXIMIZE_REVENUE`,
 //! `GREATER_EQUAL`).
 
 use serde_json::Value;
@@ -10,7 +10,7 @@ use crate::pb;
 /// Why a plan file is not a plan, worded so that a planner can find and fix the spot.
 ///
 /// This is about the file's shape only (JSON syntax, field names, value types, enum
-/// names); a well-formed plan can still break MODEL.md's rules, which
+/// names); a well-formed plan can still break docs/MODEL.md's rules, which
 /// [`super::plan_from_pb`] reports.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JsonError {
@@ -87,13 +87,13 @@ impl JsonError {
     }
 }
 
-/// Reads a plan file, so that the CLI and tests accept what MODEL.md shows: proto3
+/// Reads a plan file, so that the CLI and tests accept what docs/MODEL.md shows: proto3
 /// JSON with `camelCase` or `snake_case` field names, and enum values with or without
 /// their proto prefix. Unknown fields are refused, since a misspelt optional field
 /// would otherwise silently drop a constraint.
 ///
 /// A key given twice in one object, or a field under both its names (`budget_cap`
-/// and `budgetCap`), is refused with its path (MODEL.md §1): the later value would
+/// and `budgetCap`), is refused with its path (docs/MODEL.md §1): the later value would
 /// otherwise silently replace the earlier one.
 pub fn parse_plan_json(text: &str) -> Result<pb::Plan, JsonError> {
     if let Err(repeated) = check_unique_keys(text, &[]) {
@@ -139,7 +139,7 @@ pub fn parse_plan_json(text: &str) -> Result<pb::Plan, JsonError> {
     serde_path_to_error::deserialize(value).map_err(|e| JsonError::from_tracked(&e))
 }
 
-/// The names of one proto enum, for adding the prefix MODEL.md leaves off.
+/// The names of one proto enum, for adding the prefix docs/MODEL.md leaves off.
 struct EnumNames {
     prefix: &'static str,
     known: fn(&str) -> bool,

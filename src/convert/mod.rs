@@ -1,6 +1,6 @@
 //! Wire ⇄ domain: turns `pb` messages into validated [`crate::model`] types,
-//! enforcing every validity rule of MODEL.md §1 and collecting *all* violations with
-//! their field paths, and turns solve results back into `pb` messages.
+//! enforcing every validity rule of docs/MODEL.md §1 and collecting *all* violations
+//! with their field paths, and turns solve results back into `pb` messages.
 //!
 //! This is the only module that knows both the wire types and the domain types.
 

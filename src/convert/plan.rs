@@ -1,5 +1,5 @@
-//! `pb::Plan` → [`model::Plan`]: size limits, every validity rule of MODEL.md §1 with
-//! every violation collected under its field path, and the defaults resolved.
+//! `pb::Plan` → [`model::Plan`]: size limits, every validity rule of docs/MODEL.md §1
+//! with every violation collected under its field path, and the defaults resolved.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,7 +20,7 @@ pub(super) const MIN_MAGNITUDE: f64 = 1e-15;
 const MAX_NAME_LEN: usize = 64;
 
 /// Turns a wire plan into a validated plan, so that everything downstream (program
-/// builder, solver, reports) can trust MODEL.md's invariants without checking them.
+/// builder, solver, reports) can trust docs/MODEL.md's invariants without checking them.
 ///
 /// Oversized plans are refused first, before any per-field work, so that one request
 /// cannot take the memory or the solver time of all others. Otherwise every broken
@@ -58,7 +58,7 @@ impl TryFrom<pb::Plan> for model::Plan {
     }
 }
 
-/// The number of variables of the plan's program (MODEL.md §2), known before it is
+/// The number of variables of the plan's program (docs/MODEL.md §2), known before it is
 /// built so that [`Limits::max_variables`] can refuse a plan cheaply.
 ///
 /// Per driver with `K` segments over `T` periods: `K*T` segment variables, `T` integer
@@ -779,8 +779,8 @@ fn link(path: &str, l: &pb::Link, index: &DriverIndex, v: &mut Violations) -> mo
     }
 }
 
-/// MODEL.md §2, segment order: a driver whose segments must be ordered with binaries
-/// needs a finite big-M in every period.
+/// docs/MODEL.md §2, segment order: a driver whose segments must be ordered with
+/// binaries needs a finite big-M in every period.
 ///
 /// The rule reads the assembled plan (resolved margins, bounds and caps), so it is
 /// checked only where every field it reads passed: the plan's margin floors, caps and

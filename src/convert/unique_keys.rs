@@ -1,7 +1,7 @@
 //! Every key once: a JSON object that names a key twice, or a proto field under both
-//! its names (`budget_cap` and `budgetCap`), is refused before it is read (MODEL.md
-//! §1), since a reader would otherwise keep the later value and silently drop the
-//! earlier one.
+//! its names (`budget_cap` and `budgetCap`), is refused before it is read
+//! (docs/MODEL.md §1), since a reader would otherwise keep the later value and
+//! silently drop the earlier one.
 //!
 //! pbjson's generated readers refuse most repeated fields themselves, but not all: an
 //! optional field given first as null takes the later value, a map (`revenueScale`)

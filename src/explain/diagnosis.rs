@@ -28,7 +28,7 @@ pub struct Diagnosis {
 /// How one constraint could be relaxed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Relaxation {
-    /// MODEL.md §3 name.
+    /// docs/MODEL.md §3 name.
     pub name: String,
     /// The bound as written.
     pub bound: f64,

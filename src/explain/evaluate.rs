@@ -32,7 +32,7 @@ pub struct Evaluation {
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Violation {
-    /// Constraint name (MODEL.md §3) or driver rule.
+    /// Constraint name (docs/MODEL.md §3) or driver rule.
     pub name: String,
     /// By how much, in the bound's units (> 0).
     pub amount: f64,
@@ -123,7 +123,7 @@ pub fn evaluate(
 }
 
 /// Program variable values that commit `allocation`: each period's units fill the
-/// response segments in order (MODEL.md §2), which is the revenue the curve gives
+/// response segments in order (docs/MODEL.md §2), which is the revenue the curve gives
 /// them. Units beyond a finite curve, or fractional units of an integer driver,
 /// are reported as violations.
 fn values_for(
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn the_optimizers_own_allocation_has_no_gap_and_no_violation() {
-        // MODEL.md §4 case one: a = 50, b = 50 is the optimum.
+        // docs/MODEL.md §4 case one: a = 50, b = 50 is the optimum.
         let evaluation = evaluate(
             &worked_example(0.2),
             &vec![vec![50.0], vec![50.0]],

@@ -1,4 +1,4 @@
-//! Why the plan is what it is (MODEL.md §3): shadow prices of every named
+//! Why the plan is what it is (docs/MODEL.md §3): shadow prices of every named
 //! constraint, and for infeasible plans a diagnosis of what to relax.
 //!
 //! The embedded solver reports no duals, and no engine's duals say where a rate
@@ -124,7 +124,7 @@ pub fn explain(
     }
 }
 
-/// The values a bound may take (MODEL.md §1 validity), so probes stay meaningful.
+/// The values a bound may take (docs/MODEL.md §1 validity), so probes stay meaningful.
 pub(crate) fn bound_domain(source: ConstraintSource) -> (f64, f64) {
     use ConstraintSource as Source;
     const MAX: f64 = 1e15;

@@ -1,4 +1,4 @@
-//! Explanation tests on MODEL.md §4 and small variants; expected prices, ranges and
+//! Explanation tests on docs/MODEL.md §4 and small variants; expected prices, ranges and
 //! relaxations are worked out by hand beside each assertion.
 
 use crate::model::fixtures::{driver, plan, worked_example};
@@ -28,7 +28,7 @@ fn assert_close(actual: Option<f64>, expected: f64) {
 
 #[test]
 fn budget_price_in_case_one_is_b_rate_between_50_and_450() {
-    // One more unit of budget buys 1.5 of revenue through b (MODEL.md §4). Raising
+    // One more unit of budget buys 1.5 of revenue through b (docs/MODEL.md §4). Raising
     // the cap keeps that rate until the margin floor binds: with a = 50 and b = x,
     // 0.8 (150 + 1.5 x) - (50 + x) >= 0.2 (150 + 1.5 x) gives x <= 400, a budget of
     // 450. Lowering it takes money out of b at 1.5 until b = 0 at a budget of 50.
@@ -121,9 +121,9 @@ fn raising_a_binding_floor_past_what_is_possible_has_no_price() {
 
 #[test]
 fn case_three_diagnosis_names_budget_and_target() {
-    // MODEL.md §4: feasible with budget_cap 116.67 (b = 66.67: 150 + 100 = 250 for a
-    // spend of 50 + 66.67) or with revenue_target 225; the margin floor alone cannot
-    // help (without it the budget still buys only 225).
+    // docs/MODEL.md §4: feasible with budget_cap 116.67 (b = 66.67: 150 + 100 = 250
+    // for a spend of 50 + 66.67) or with revenue_target 225; the margin floor alone
+    // cannot help (without it the budget still buys only 225).
     let mut plan = worked_example(0.2);
     plan.requirements.revenue_target = Some(250.0);
     let report = solved(&plan);

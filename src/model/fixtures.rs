@@ -3,7 +3,7 @@
 use super::*;
 
 /// A one-segment-per-entry driver with unit cost 1 and gross margin `gross_margin`,
-/// over `periods` periods, every other field at its MODEL.md default.
+/// over `periods` periods, every other field at its docs/MODEL.md default.
 pub(crate) fn driver(
     id: &str,
     gross_margin: f64,
@@ -58,7 +58,7 @@ pub(crate) fn plan(periods: &[&str], drivers: Vec<Driver>) -> Plan {
     }
 }
 
-/// MODEL.md §4: one period, budget cap 100, gross margins 0.8, driver `a` (50 units
+/// docs/MODEL.md §4: one period, budget cap 100, gross margins 0.8, driver `a` (50 units
 /// at 3.0, then unbounded at 1.0) and driver `b` (unbounded at 1.5), with the given
 /// horizon margin floor.
 pub(crate) fn worked_example(min_margin: f64) -> Plan {

@@ -1,6 +1,6 @@
-//! Validated planning types (MODEL.md §1).
+//! Validated planning types (docs/MODEL.md §1).
 //!
-//! Everything here has already passed every validity rule of MODEL.md: defaults are
+//! Everything here has already passed every validity rule of docs/MODEL.md: defaults are
 //! resolved (a driver's `gross_margin`, per-period bounds, seasonality, profiles),
 //! names are resolved to indices, and numbers are finite. The only way in from the
 //! wire is [`crate::convert`]; code that builds a [`Plan`] by hand should run it
@@ -8,7 +8,7 @@
 //! builder trusts these invariants.
 
 /// Lexicographic objective of a plan: the first total is optimised, then the second
-/// holding the first at its optimum, then the third (MODEL.md §2, Objectives).
+/// holding the first at its optimum, then the third (docs/MODEL.md §2, Objectives).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Objective {
     /// Max revenue, then min spend, then max contribution.
@@ -210,7 +210,7 @@ pub struct Link {
 impl Plan {
     /// The strictest margin floor in force anywhere in the plan (the horizon's or any
     /// period's), if any. A driver whose gross margin is below it needs its segment
-    /// order enforced with binaries (MODEL.md §2, segment order).
+    /// order enforced with binaries (docs/MODEL.md §2, segment order).
     pub fn strictest_margin_floor(&self) -> Option<f64> {
         self.requirements
             .min_margin
@@ -233,7 +233,8 @@ impl Plan {
 
     /// The tightest finite bound on the units driver `index` can commit in `period`:
     /// from its maximum, the finite width of its whole curve, or the plan's or that
-    /// period's budget cap over the cost paid at commitment (MODEL.md §2, `M[i,t]`).
+    /// period's budget cap over the cost paid at commitment (docs/MODEL.md §2,
+    /// `M[i,t]`).
     pub fn unit_bound(&self, index: usize, period: usize) -> Option<f64> {
         let driver = self.drivers.get(index)?;
         let first_cost = driver.unit_cost * driver.cost_profile.first().copied().unwrap_or(1.0);

@@ -1,10 +1,11 @@
-//! A validated plan as a linear program (MODEL.md §2), in a small solver-neutral form.
+//! A validated plan as a linear program (docs/MODEL.md §2), in a small solver-neutral
+//! form.
 //!
 //! The program is kept as plain data — variables with bounds, rows `expr (sense) rhs`,
 //! and the derived expressions (units, revenue, spend, totals) — so that the same
 //! program can be handed to any backend, re-checked against a solution independently
 //! of the solver, and explained. Every row that comes from a field of the plan carries
-//! its MODEL.md §3 name.
+//! its docs/MODEL.md §3 name.
 
 mod expr;
 
@@ -178,7 +179,8 @@ impl Measure {
         }
     }
 
-    /// The measured value at `values`; a ratio whose denominator is 0 is 0 (MODEL.md §3).
+    /// The measured value at `values`; a ratio whose denominator is 0 is 0
+    /// (docs/MODEL.md §3).
     pub fn eval(&self, values: &[f64]) -> f64 {
         match self {
             Measure::Linear(expr) => expr.eval(values),
@@ -190,7 +192,7 @@ impl Measure {
     }
 }
 
-/// `numerator / denominator`, or 0 when the denominator is 0 (MODEL.md §3).
+/// `numerator / denominator`, or 0 when the denominator is 0 (docs/MODEL.md §3).
 pub fn ratio(numerator: f64, denominator: f64) -> f64 {
     if denominator.abs() < 1e-12 {
         0.0
@@ -202,7 +204,7 @@ pub fn ratio(numerator: f64, denominator: f64) -> f64 {
 /// A constraint that comes from a field of the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedConstraint {
-    /// MODEL.md §3 name, e.g. `period[Q2].budget_cap`.
+    /// docs/MODEL.md §3 name, e.g. `period[Q2].budget_cap`.
     pub name: String,
     /// The plan field it comes from.
     pub source: ConstraintSource,
@@ -252,7 +254,7 @@ pub struct Program {
     pub period_levels: Vec<Levels>,
     /// Levels over the horizon.
     pub levels: Levels,
-    /// The segment-order binaries (MODEL.md §2): each `z` with the segment `y`
+    /// The segment-order binaries (docs/MODEL.md §2): each `z` with the segment `y`
     /// it says is full and that segment's width (`y >= width * z`).
     pub segment_order: Vec<SegmentOrder>,
     /// The solver engine for this program and every variant derived from it
@@ -294,7 +296,7 @@ impl Program {
     }
 
     /// The same program with every integer variable fixed at its value in `values`:
-    /// the linear program whose prices MODEL.md §3 reports for integer plans.
+    /// the linear program whose prices docs/MODEL.md §3 reports for integer plans.
     pub fn with_integers_fixed(&self, values: &[f64]) -> Program {
         let mut program = self.clone();
         for (var, value) in program.vars.iter_mut().zip(values) {
@@ -311,7 +313,7 @@ impl Program {
     /// full. Both 0 and 1 are feasible there (the segment's row holds either
     /// way, and 1 only lets the next segment fill), so an engine may return
     /// either; 1 is the one that says what the plan is — the segment is full —
-    /// and so the one whose fixed-integer prices (MODEL.md §3) let the next unit
+    /// and so the one whose fixed-integer prices (docs/MODEL.md §3) let the next unit
     /// go to the next segment.
     pub fn with_full_segments_marked(&self, mut values: Vec<f64>) -> Vec<f64> {
         for order in &self.segment_order {
@@ -333,7 +335,7 @@ impl Program {
         self.vars.iter().any(|var| var.integer)
     }
 
-    /// Builds the program of a validated plan, exactly as MODEL.md §2 writes it.
+    /// Builds the program of a validated plan, exactly as docs/MODEL.md §2 writes it.
     pub fn build(plan: &Plan) -> Program {
         Builder::new(plan).build()
     }

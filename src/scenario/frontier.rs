@@ -29,7 +29,7 @@ pub enum Sweep {
 }
 
 impl Sweep {
-    /// The constraint's MODEL.md §3 name.
+    /// The constraint's docs/MODEL.md §3 name.
     pub fn name(self) -> &'static str {
         match self {
             Sweep::BudgetCap => "budget_cap",
@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn budget_frontier_of_the_worked_example_breaks_at_50_and_450() {
-        // MODEL.md §4 case one over budget_cap 0..600: a's first segment (3.0 per
+        // docs/MODEL.md §4 case one over budget_cap 0..600: a's first segment (3.0 per
         // dollar) fills the first 50; then b (1.5) until the 0.2 margin floor binds:
         // 0.8 (150 + 1.5 x) - (50 + x) = 0.2 (150 + 1.5 x) gives x = 400, a budget
         // of 450 and revenue 150 + 600 = 750, which stays beyond.

@@ -1370,7 +1370,7 @@ mod tests {
 
     #[test]
     fn budget_price_and_range_in_case_one() {
-        // MODEL.md §4, min_margin 0.2: the budget buys b at 1.5 revenue per unit of
+        // docs/MODEL.md §4, min_margin 0.2: the budget buys b at 1.5 revenue per unit of
         // money. Up to 450, where the margin floor binds: with a = 50, b = x,
         // 0.8 (150 + 1.5 x) - (50 + x) >= 0.2 (150 + 1.5 x) gives x <= 400; down to
         // 50, where b = 0. From a budget of 100: 350 up, 50 down.

@@ -1,6 +1,6 @@
 //! Solving a plan: lexicographic stages, time limits and post-solve verification.
 //!
-//! A plan's objective is a lexicographic order of three totals (MODEL.md §2): the
+//! A plan's objective is a lexicographic order of three totals (docs/MODEL.md §2): the
 //! first is optimised, then held at its optimum (within `1e-9 * max(1, |optimum|)`)
 //! while the second is optimised, and so on. The solver is not trusted blindly: the
 //! final values are re-checked against every row of the program before a plan is
@@ -125,7 +125,7 @@ pub const MIN_EXPLAIN_BUDGET: Duration = Duration::from_secs(2);
 pub const VERIFY_TOLERANCE: f64 = 1e-6;
 
 /// Relative tolerances tried, in order, when holding an earlier stage at its optimum.
-/// MODEL.md allows `1e-9`; holding exactly first keeps later stages from buying tiny
+/// docs/MODEL.md allows `1e-9`; holding exactly first keeps later stages from buying tiny
 /// amounts of a worse objective with that slack, and the looser ones only absorb
 /// solver round-off when a tighter hold is reported infeasible.
 const HOLD_TOLERANCES: [f64; 4] = [0.0, 1e-9, 1e-7, 1e-5];
@@ -153,7 +153,7 @@ impl Default for SolveOptions {
     }
 }
 
-/// How a solve ended (MODEL.md §3).
+/// How a solve ended (docs/MODEL.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// A proven optimal plan.
@@ -183,7 +183,7 @@ pub enum SolveError {
     /// The solver returned values that break a constraint of the plan.
     #[error("the solver returned a plan that breaks {constraint} by {violation:.3e} (relative); it is not reported")]
     Verification {
-        /// The broken row: a MODEL.md §3 name or a structural row.
+        /// The broken row: a docs/MODEL.md §3 name or a structural row.
         constraint: String,
         /// Relative violation.
         violation: f64,
@@ -353,7 +353,7 @@ enum Levels<'p> {
     /// optimal face.
     Faces(Box<Program>),
     /// Integer programs, and linear ones whose vertex could not be made exact:
-    /// earlier optima held by one row each (MODEL.md §2), on one engine session.
+    /// earlier optima held by one row each (docs/MODEL.md §2), on one engine session.
     Holds {
         solver: StageSolver<'p>,
         holds: Vec<Hold<'p>>,

@@ -1,5 +1,5 @@
-//! What a solve reports (MODEL.md §3), in domain terms: per driver and period units,
-//! spend, revenue and marginal return; totals; every named constraint.
+//! What a solve reports (docs/MODEL.md §3), in domain terms: per driver and period
+//! units, spend, revenue and marginal return; totals; every named constraint.
 
 use std::time::Duration;
 
@@ -129,7 +129,7 @@ pub struct Totals {
 /// The state of one named constraint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConstraintReport {
-    /// MODEL.md §3 name.
+    /// docs/MODEL.md §3 name.
     pub name: String,
     /// `value (sense) bound`.
     pub sense: Sense,
@@ -252,7 +252,7 @@ impl PlanReport {
                 let row = &program.rows[named.row];
                 let slack = match &named.measure {
                     // A ratio over nothing (no spend, no revenue) is reported as 0
-                    // (MODEL.md §3) but is not a broken floor: its row holds.
+                    // (docs/MODEL.md §3) but is not a broken floor: its row holds.
                     Measure::Ratio { denominator, .. }
                         if denominator.eval(values).abs() < 1e-12 =>
                     {
@@ -346,7 +346,7 @@ pub fn position(driver: &Driver, units: f64, period: usize) -> Position {
 }
 
 /// Revenue per extra unit of money of one more unit committed in `period` after
-/// `units` (MODEL.md §3): the next unit's revenue per unit times its
+/// `units` (docs/MODEL.md §3): the next unit's revenue per unit times its
 /// seasonality-weighted return realised within the horizon, over its cost realised
 /// within the horizon.
 pub fn marginal_return(driver: &Driver, units: f64, period: usize, periods: usize) -> f64 {

@@ -1,5 +1,6 @@
 //! Solver tests on hand-built plans. Every expected number is worked out by hand in
-//! the comment beside it (MODEL.md §4 style), never copied from the program's output.
+//! the comment beside it (docs/MODEL.md §4 style), never copied from the program's
+//! output.
 
 use super::*;
 use crate::model::fixtures::{driver, plan, worked_example};

@@ -1,5 +1,5 @@
 //! Moving one bound of a plan and re-solving it: the independent evidence that
-//! shadow prices (MODEL.md §3) and diagnoses are checked against, shared by
+//! shadow prices (docs/MODEL.md §3) and diagnoses are checked against, shared by
 //! `tests/prices.rs` and `tests/realistic.rs`.
 //!
 //! A bound is moved in the *plan* (its own field), never in the program the prices
@@ -16,7 +16,7 @@ use tradeoff::solve::{
 // ---------------------------------------------------------------------------------
 // Moving one bound in the plan itself.
 
-/// The values a bound may take (MODEL.md §1, validity).
+/// The values a bound may take (docs/MODEL.md §1, validity).
 pub fn domain(source: ConstraintSource) -> (f64, f64) {
     use ConstraintSource as S;
     match source {
@@ -41,7 +41,7 @@ pub fn movable(source: ConstraintSource) -> bool {
 }
 
 /// `plan` with the field behind `source` set to `bound`; `None` when that makes the
-/// plan invalid (MODEL.md §1: a minimum above its maximum) or the bound is not
+/// plan invalid (docs/MODEL.md §1: a minimum above its maximum) or the bound is not
 /// [`movable`].
 pub fn with_bound(plan: &Plan, source: ConstraintSource, bound: f64) -> Option<Plan> {
     use ConstraintSource as S;
@@ -82,7 +82,7 @@ pub fn with_bound(plan: &Plan, source: ConstraintSource, bound: f64) -> Option<P
 // ---------------------------------------------------------------------------------
 // Re-solving.
 
-/// The first objective's total of a report (MODEL.md §2, Objectives).
+/// The first objective's total of a report (docs/MODEL.md §2, Objectives).
 pub fn first_total(report: &PlanReport) -> f64 {
     match report.objective {
         Objective::MaximizeRevenue => report.totals.revenue,
@@ -167,7 +167,7 @@ pub fn noise(optima: &[Optimum]) -> f64 {
 /// of `program` up to round-off.
 ///
 /// When round-off makes holding the first objective exactly infeasible, the later
-/// stages hold it only within `1e-9` relative (MODEL.md §2) and may trade that much
+/// stages hold it only within `1e-9` relative (docs/MODEL.md §2) and may trade that much
 /// of it for the second and third objectives, moving the plan off a constraint that
 /// binds at every first-stage optimum. Prices, which judge binding at the reported
 /// plan, then call that constraint slack and price it 0 both ways although the first

@@ -1,4 +1,4 @@
-//! Overrides on MODEL.md §4's worked example, every expected number worked out by
+//! Overrides on docs/MODEL.md §4's worked example, every expected number worked out by
 //! hand in the comments.
 //!
 //! The base: one period, no baseline, budget_cap 100, gross margins 0.8,
