@@ -7,9 +7,8 @@
 //!
 //! Every plan is solved through `planner::optimize` (the call the CLI and the gRPC
 //! service make, explanations on) on the engines of [`Engine::chosen`]: microlp on
-//! the default build; HiGHS forced and AUTO on the `highs` build (so CI, which runs
-//! both builds, covers each engine once); `CORPUS_ENGINES=all` adds microlp forced
-//! on the `highs` build (its fallback chain ends in HiGHS there). Then:
+//! the default build, AUTO on the `highs` build (CI runs both builds);
+//! `CORPUS_ENGINES=all` runs every engine of the build, forced, and AUTO. Then:
 //!
 //! - the status must match;
 //! - an optimal plan's totals (revenue, spend, gross profit, contribution) must
@@ -133,9 +132,11 @@ impl Engine {
     }
 
     /// The engines a run compares: `CORPUS_ENGINES` (`all`, or names such as
-    /// `microlp,auto`), else CI's split. On the default build microlp is the only
-    /// engine (AUTO picks it every time, so it runs once); on the `highs` build HiGHS
-    /// forced and AUTO, microlp alone being the default build's run.
+    /// `microlp,auto`), else CI's split, each plan once per build. On the default
+    /// build microlp, the only engine (AUTO picks it every time); on the `highs` build
+    /// AUTO, what users get there (HiGHS for the integer and larger plans, microlp
+    /// with HiGHS behind it for the rest), microlp alone being the default build's
+    /// run.
     fn chosen() -> Vec<Engine> {
         let all = Engine::all();
         match std::env::var("CORPUS_ENGINES") {
@@ -158,15 +159,7 @@ impl Engine {
             Err(_) if Backend::available().len() == 1 => {
                 Backend::available().into_iter().map(Engine::Only).collect()
             }
-            Err(_) => {
-                let mut engines: Vec<Engine> = Backend::available()
-                    .into_iter()
-                    .filter(|&backend| backend != Backend::Microlp)
-                    .map(Engine::Only)
-                    .collect();
-                engines.push(Engine::Auto);
-                engines
-            }
+            Err(_) => vec![Engine::Auto],
         }
     }
 
