@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::bound_domain;
-use super::warm::WarmStart;
 use crate::model::{Objective, Sense};
 use crate::program::{Measure, NamedConstraint, Program};
 use crate::solve::basis::{basis_sides, Wanted};
+use crate::solve::warm::WarmStart;
 use crate::solve::{expired, first_objective, first_optimum, remaining, Optimum, SolveError};
 
 /// The price of one named constraint.

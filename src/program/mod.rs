@@ -7,8 +7,10 @@
 //! of the solver, and explained. Every row that comes from a field of the plan carries
 //! its docs/MODEL.md §3 name.
 
+mod engine;
 mod expr;
 
+pub use engine::Backend;
 pub use expr::LinExpr;
 
 use crate::model::{Plan, Sense};
@@ -260,7 +262,7 @@ pub struct Program {
     /// The solver engine for this program and every variant derived from it
     /// (moved bounds, fixed integers), so explanations re-solve with the engine
     /// that found the plan.
-    pub backend: crate::solve::Backend,
+    pub backend: Backend,
 }
 
 impl Program {
@@ -521,7 +523,7 @@ impl<'a> Builder<'a> {
             period_levels,
             levels,
             segment_order: self.segment_order,
-            backend: crate::solve::Backend::default(),
+            backend: Backend::default(),
         }
     }
 
