@@ -23,7 +23,7 @@ pub use prices::{rate_ahead, shadow_prices, ShadowPrice};
 use std::time::{Duration, Instant};
 
 use crate::model::Plan;
-use crate::program::{ConstraintSource, Program};
+use crate::program::Program;
 use crate::solve::{first_objective, first_optimum, Optimum, ProgramSolution, SolveError, Status};
 
 /// What explanations add to a solved plan (docs/MODEL.md §3). The report is
@@ -118,24 +118,6 @@ pub fn explain(
         _ => {}
     }
     explanation
-}
-
-/// The values a bound may take (docs/MODEL.md §1 validity), so probes stay meaningful.
-pub(crate) fn bound_domain(source: ConstraintSource) -> (f64, f64) {
-    use ConstraintSource as Source;
-    const MAX: f64 = 1e15;
-    match source {
-        Source::BudgetCap
-        | Source::PeriodBudgetCap(_)
-        | Source::GroupMinSpend(_)
-        | Source::GroupMaxSpend(_)
-        | Source::MinRoi
-        | Source::DriverMinUnits(..)
-        | Source::DriverMaxUnits(..) => (0.0, MAX),
-        Source::MinMargin | Source::PeriodMinMargin(_) => (-1.0, 1.0 - 1e-9),
-        Source::GroupMinShare(_) | Source::GroupMaxShare(_) => (0.0, 1.0),
-        Source::MinContribution | Source::RevenueTarget | Source::Link(..) => (-MAX, MAX),
-    }
 }
 
 #[cfg(test)]
