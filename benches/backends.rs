@@ -16,10 +16,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
+use tradeoff::analysis::solve;
 use tradeoff::convert::{plan_from_pb, Limits};
 use tradeoff::model::{Plan, Sense};
 use tradeoff::program::{LinExpr, Program};
-use tradeoff::solve::{solve, Backend, SolveOptions, SolverChoice, Status};
+use tradeoff::solve::{Backend, SolveOptions, SolverChoice, Status};
 
 /// Drivers of the large plan: 8 variables each.
 const LARGE_DRIVERS: usize = 6_250;

@@ -150,7 +150,7 @@ fn batch(c: &mut Criterion) {
         .map(|(index, scenario)| {
             let overrides = scenario.overrides.clone().unwrap_or_default();
             let root = format!("scenarios[{index}].overrides");
-            let applied = tradeoff::scenario::overrides::apply(&base, &overrides, &root)
+            let applied = tradeoff::convert::overrides::apply(&base, &overrides, &root)
                 .expect("valid overrides");
             pb::OptimizeRequest {
                 plan: Some(applied.plan),

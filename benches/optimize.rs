@@ -4,9 +4,10 @@
 mod common;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use tradeoff::analysis::solve;
 use tradeoff::convert::{plan_from_pb, Limits};
 use tradeoff::model::Plan;
-use tradeoff::solve::{solve, Backend, SolveOptions, SolverChoice, Status};
+use tradeoff::solve::{Backend, SolveOptions, SolverChoice, Status};
 
 /// Solve options without explanations (the bare solve) or with them, on microlp
 /// (the default build's engine; `benches/backends.rs` compares engines).

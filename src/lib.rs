@@ -8,7 +8,8 @@
 //! # Layout
 //!
 //! Data flows one way: bytes → [`pb`] → [`model`] → [`program`] → [`solve`] →
-//! result → `pb`/JSON/table.
+//! [`explain`] → [`analysis`] → result → `pb`/JSON/table. Each module imports only
+//! modules below it in that order (docs/ARCHITECTURE.md).
 //!
 //! - [`pb`]: the wire types of `tradeoff.v1`, generated from `proto/`.
 //! - [`convert`]: `pb` ⇄ [`model`], with every validity rule and its field path.
@@ -16,6 +17,8 @@
 //! - [`program`]: a validated plan as a linear program with named constraints.
 //! - [`solve`]: lexicographic stages, time limits, post-solve verification.
 //! - [`explain`]: shadow prices and the diagnosis of infeasible plans.
+//! - [`analysis`]: a plan solved and explained, composed into its report; an
+//!   allocation scored against the optimum.
 //! - [`scenario`]: alternatives to a plan: exact frontiers over one bound.
 //! - [`planner`]: the one call both faces make: request in, result out.
 //! - [`error`]: the library's [`Error`].
@@ -28,6 +31,7 @@
 //! - [`cli`]: the `tradeoff` command line.
 #![deny(missing_docs)]
 
+pub mod analysis;
 pub mod cli;
 pub mod convert;
 pub mod error;

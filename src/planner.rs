@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::convert::{self, FieldViolation, Limits, PlanError};
 use crate::error::Error;
 use crate::pb;
-use crate::solve::{self, SolveOptions};
+use crate::solve::SolveOptions;
 
 /// Solves `request` with at most `time_limit` of wall-clock time (the tighter of
 /// `request.options.time_limit` and this argument, when both are set).
@@ -31,7 +31,7 @@ pub fn optimize(
         time_limit: tighter(options.time_limit, time_limit),
         ..options
     };
-    let report = solve::solve(&plan, &options)?;
+    let report = crate::analysis::solve(&plan, &options)?;
     tracing::info!(
         plan = %report.plan_name,
         status = ?report.status,
@@ -67,7 +67,7 @@ pub fn evaluate(
     let plan = convert::plan_from_pb(plan, limits)?;
     let allocation = convert::allocation_from_pb(allocation, &plan)?;
     let time_limit = tighter(options.time_limit, time_limit);
-    let evaluation = crate::explain::evaluate(&plan, &allocation, time_limit, options.solver)?;
+    let evaluation = crate::analysis::evaluate(&plan, &allocation, time_limit, options.solver)?;
     tracing::info!(
         plan = %plan.name,
         violations = evaluation.violations.len(),
@@ -183,7 +183,7 @@ impl ScenarioBatch {
         }
         let overrides = scenario.overrides.clone().unwrap_or_default();
         let root = format!("scenarios[{index}].overrides");
-        let applied = match crate::scenario::overrides::apply(&self.base, &overrides, &root) {
+        let applied = match crate::convert::overrides::apply(&self.base, &overrides, &root) {
             Ok(applied) => applied,
             Err(violations) => return invalid(violations),
         };
@@ -210,7 +210,7 @@ impl ScenarioBatch {
             time_limit: tighter(self.options.time_limit, time_limit),
             ..self.options
         };
-        match solve::solve(&plan, &options) {
+        match crate::analysis::solve(&plan, &options) {
             Ok(report) => convert::scenario_result_to_pb(id, &report),
             Err(error) => {
                 tracing::error!(scenario = id, %error, "scenario solve failed");

@@ -16,12 +16,13 @@ mod support;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use support::moved::{first_total, held_exactly, movable, Checks, Optimum, Priced};
+use tradeoff::analysis::solve;
 use tradeoff::explain::ShadowPrice;
 use tradeoff::model::{
     Driver, Group, Link, LinkTerm, Objective, Period, Plan, Requirements, Segment, Sense,
 };
 use tradeoff::program::{LinExpr, Measure, Program};
-use tradeoff::solve::{solve, SolveOptions, SolverChoice, Status};
+use tradeoff::solve::{SolveOptions, SolverChoice, Status};
 
 // ---------------------------------------------------------------------------------
 // Random linear plans.
@@ -1015,7 +1016,8 @@ mod duals {
 #[cfg(feature = "highs")]
 mod backends {
     use super::*;
-    use tradeoff::solve::{Backend, PlanReport};
+    use tradeoff::analysis::PlanReport;
+    use tradeoff::solve::Backend;
 
     fn solve_with(plan: &Plan, backend: Backend) -> Result<PlanReport, TestCaseError> {
         let options = SolveOptions {

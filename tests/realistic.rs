@@ -47,6 +47,7 @@ use std::time::{Duration, Instant};
 use proptest::test_runner::TestCaseError;
 use realistic::{realistic_plan, Intent, Realistic};
 use support::moved::{movable, resolve, with_bound, Checks, Priced};
+use tradeoff::analysis::solve;
 use tradeoff::convert::{backend_to_pb, plan_from_pb, Limits};
 use tradeoff::explain::{diagnose, ShadowPrice};
 use tradeoff::model::{Plan, Sense};
@@ -54,7 +55,7 @@ use tradeoff::pb;
 use tradeoff::planner;
 use tradeoff::program::{LinExpr, Program};
 use tradeoff::solve::{
-    build_program, optimize_expr, solve, Backend, Optimum, SolveOptions, SolverChoice, Status,
+    build_program, optimize_expr, Backend, Optimum, SolveOptions, SolverChoice, Status,
 };
 
 // ---------------------------------------------------------------------------------

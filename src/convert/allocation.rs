@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::result::{result_to_pb, tidy};
 use super::{FieldViolation, PlanError};
-use crate::explain::{Allocation, Evaluation};
+use crate::analysis::{Allocation, Evaluation};
 use crate::model::Plan;
 use crate::pb;
 

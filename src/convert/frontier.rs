@@ -8,7 +8,7 @@ use crate::scenario::{Frontier, Sweep};
 
 /// The swept bound and range of a frontier request, checked: a bound is named, and
 /// `from <= to` are finite values that bound may take, each 0 or at least
-/// [`MIN_MAGNITUDE`] in magnitude like any number of a plan (the sweep writes them
+/// `MIN_MAGNITUDE` in magnitude like any number of a plan (the sweep writes them
 /// into the plan past its validation).
 pub fn sweep_from_pb(request: &pb::FrontierRequest) -> Result<(Sweep, f64, f64), PlanError> {
     let mut violations = Vec::new();

@@ -7,6 +7,7 @@
 mod allocation;
 mod frontier;
 mod json;
+pub mod overrides;
 mod plan;
 mod result;
 mod scenario;

@@ -1,8 +1,10 @@
 //! Domain results back onto the wire.
 
+use crate::analysis::{ConstraintReport, PlanReport, Totals};
+use crate::model::Position;
 use crate::model::{Objective, Sense};
 use crate::pb;
-use crate::solve::{ConstraintReport, PlanReport, Position, Status, Totals};
+use crate::solve::Status;
 
 /// The wire form of a solve's report: the `result` of `OptimizeResponse` and the
 /// CLI's `--format json` output.

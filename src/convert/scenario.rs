@@ -1,8 +1,8 @@
 //! Scenario results onto the wire.
 
 use super::{driver_units_to_pb, status_to_pb, totals_to_pb, FieldViolation};
+use crate::analysis::PlanReport;
 use crate::pb;
-use crate::solve::PlanReport;
 
 /// The wire result of a solved scenario: status, totals and units per driver.
 pub fn scenario_result_to_pb(id: &str, report: &PlanReport) -> pb::ScenarioResult {

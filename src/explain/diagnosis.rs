@@ -4,9 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::bound_domain;
 use crate::model::{Plan, Sense};
-use crate::program::{ConstraintSource, LinExpr, Measure, Program, Row, Var};
+use crate::program::{LinExpr, Measure, Program, Row, Var};
 use crate::solve::{optimize_expr, remaining, Optimum, SolveError};
 
 /// The diagnosis of an infeasible plan.
@@ -68,7 +67,7 @@ pub fn diagnose(
         .named
         .iter()
         .enumerate()
-        .filter(|(_, named)| !matches!(named.source, ConstraintSource::DriverMaxUnits(..)))
+        .filter(|(_, named)| named.source.is_relaxable())
         .map(|(index, _)| index)
         .collect();
 
@@ -139,7 +138,7 @@ fn relax_alone(
     time_limit: Option<Duration>,
 ) -> Result<Option<f64>, SolveError> {
     let named = &program.named[index];
-    let (lowest, highest) = bound_domain(named.source);
+    let (lowest, highest) = named.source.domain();
     match &named.measure {
         Measure::Linear(expr) => {
             // Without the row, how far can the measure go towards the bound?

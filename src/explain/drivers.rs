@@ -22,7 +22,7 @@ const STEPS: usize = 18;
 const FUNDED: f64 = 1e-7;
 
 /// For each driver, the factor on its revenue per unit at which its funding changes
-/// (see [`crate::solve::DriverReport::break_even_scale`]), given which drivers are
+/// (reported as each driver's `break_even_scale`), given which drivers are
 /// funded now. `None` entries: no factor within [0, 1000] changes it, or the search
 /// ran out of time.
 pub fn break_even_scales(

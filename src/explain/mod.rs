@@ -14,40 +14,53 @@
 
 mod diagnosis;
 mod drivers;
-mod evaluate;
 mod prices;
-mod warm;
 
 pub use diagnosis::{diagnose, Diagnosis, Relaxation};
 pub use drivers::{break_even_scales, MAX_DRIVERS_FOR_BREAK_EVEN};
-pub use evaluate::{evaluate, Allocation, DriverGap, Evaluation, Violation};
 pub use prices::{rate_ahead, shadow_prices, ShadowPrice};
 
 use std::time::{Duration, Instant};
 
 use crate::model::Plan;
-use crate::program::{ConstraintSource, Program};
-use crate::solve::{
-    first_objective, first_optimum, Optimum, PlanReport, ProgramSolution, SolveError, Status,
-};
+use crate::program::Program;
+use crate::solve::{first_objective, first_optimum, Optimum, ProgramSolution, SolveError, Status};
 
-/// Adds explanations to `report`: shadow prices when a plan was found, a diagnosis
-/// when the plan is infeasible. An explanation that cannot finish within
+/// What explanations add to a solved plan (docs/MODEL.md §3). The report is
+/// composed above this layer ([`crate::analysis`]); here only the answers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Explanation {
+    /// Whether the prices are those of the program with its whole units fixed.
+    pub prices_with_integers_fixed: bool,
+    /// Per named constraint, in the program's order: its price, or why it has
+    /// none. Empty when no plan was priced.
+    pub prices: Vec<Result<ShadowPrice, String>>,
+    /// Per driver, in the plan's order, the break-even scale of its rates, when
+    /// they were computed.
+    pub break_even_scales: Option<Vec<Option<f64>>>,
+    /// Why an infeasible plan is infeasible, and what to relax.
+    pub diagnosis: Option<Diagnosis>,
+}
+
+/// Explains `solution` of `program`: shadow prices when a plan was found (and
+/// break-even scales of the drivers, `funded` saying which have units), a
+/// diagnosis when the plan is infeasible. An explanation that cannot finish within
 /// `time_limit` is left out (and logged); the result itself stands.
 pub fn explain(
-    report: &mut PlanReport,
     plan: &Plan,
     program: &Program,
     solution: &ProgramSolution,
+    funded: &[bool],
     time_limit: Option<Duration>,
-) {
+) -> Explanation {
+    let mut explanation = Explanation::default();
     let deadline = time_limit.map(|limit| Instant::now() + limit);
     match (&solution.values, solution.status) {
         (Some(values), Status::Optimal | Status::TimeLimit) => {
             let fixed;
             let priced = if program.is_mixed_integer() {
                 fixed = program.with_integers_fixed(values);
-                report.prices_with_integers_fixed = true;
+                explanation.prices_with_integers_fixed = true;
                 &fixed
             } else {
                 program
@@ -77,42 +90,24 @@ pub fn explain(
                 ))),
                 Err(error) => Err(error),
             };
-            match prices {
-                Ok(prices) => {
-                    for (constraint, price) in report.constraints.iter_mut().zip(prices) {
-                        match price {
-                            Ok(price) => constraint.price = Some(price),
-                            Err(reason) => constraint.unpriced_reason = Some(reason),
-                        }
-                    }
-                }
+            explanation.prices = match prices {
+                Ok(prices) => prices,
                 Err(error) => {
                     tracing::warn!(%error, "no shadow prices");
-                    for constraint in &mut report.constraints {
-                        constraint.unpriced_reason = Some(error.to_string());
-                    }
+                    vec![Err(error.to_string()); program.named.len()]
                 }
-            }
+            };
             if plan.drivers.len() <= MAX_DRIVERS_FOR_BREAK_EVEN
                 && solution.status == Status::Optimal
             {
-                let funded: Vec<bool> = report
-                    .drivers
-                    .iter()
-                    .map(|driver| driver.units > 1e-7)
-                    .collect();
-                match break_even_scales(plan, &funded, program.backend, deadline) {
-                    Ok(scales) => {
-                        for (driver, scale) in report.drivers.iter_mut().zip(scales) {
-                            driver.break_even_scale = scale;
-                        }
-                    }
+                match break_even_scales(plan, funded, program.backend, deadline) {
+                    Ok(scales) => explanation.break_even_scales = Some(scales),
                     Err(error) => tracing::warn!(%error, "no break-even scales"),
                 }
             }
         }
         (None, Status::Infeasible) => {
-            report.diagnosis = Some(match diagnose(plan, program, time_limit) {
+            explanation.diagnosis = Some(match diagnose(plan, program, time_limit) {
                 Ok(diagnosis) => diagnosis,
                 Err(error) => {
                     tracing::warn!(%error, "no diagnosis");
@@ -122,24 +117,7 @@ pub fn explain(
         }
         _ => {}
     }
-}
-
-/// The values a bound may take (docs/MODEL.md §1 validity), so probes stay meaningful.
-pub(crate) fn bound_domain(source: ConstraintSource) -> (f64, f64) {
-    use ConstraintSource as Source;
-    const MAX: f64 = 1e15;
-    match source {
-        Source::BudgetCap
-        | Source::PeriodBudgetCap(_)
-        | Source::GroupMinSpend(_)
-        | Source::GroupMaxSpend(_)
-        | Source::MinRoi
-        | Source::DriverMinUnits(..)
-        | Source::DriverMaxUnits(..) => (0.0, MAX),
-        Source::MinMargin | Source::PeriodMinMargin(_) => (-1.0, 1.0 - 1e-9),
-        Source::GroupMinShare(_) | Source::GroupMaxShare(_) => (0.0, 1.0),
-        Source::MinContribution | Source::RevenueTarget | Source::Link(..) => (-MAX, MAX),
-    }
+    explanation
 }
 
 #[cfg(test)]

@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::bound_domain;
-use super::warm::WarmStart;
 use crate::model::{Objective, Sense};
 use crate::program::{Measure, NamedConstraint, Program};
 use crate::solve::basis::{basis_sides, Wanted};
+use crate::solve::warm::WarmStart;
 use crate::solve::{expired, first_objective, first_optimum, remaining, Optimum, SolveError};
 
 /// The price of one named constraint.
@@ -163,7 +162,7 @@ fn rhs_per_unit(named: &NamedConstraint, denominator: f64) -> f64 {
 /// How far (bound units) side `direction` (+1: up) of `named` is explored: to
 /// the edge of the bound's domain, at most [`FAR`] times its scale and `limit`.
 fn explored(named: &NamedConstraint, direction: f64, limit: Option<f64>) -> f64 {
-    let (lowest, highest) = bound_domain(named.source);
+    let (lowest, highest) = named.source.domain();
     let room = if direction > 0.0 {
         highest - named.bound
     } else {
@@ -326,7 +325,7 @@ impl<'a> Prober<'a> {
             .iter()
             .filter_map(|&index| {
                 let named = program.named.get(index)?;
-                let (lowest, highest) = bound_domain(named.source);
+                let (lowest, highest) = named.source.domain();
                 let scale = named.bound.abs().max(1.0);
                 let below = (named.bound - lowest).min(WARM_REACH * scale);
                 let above = (highest - named.bound).min(WARM_REACH * scale);

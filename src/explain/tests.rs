@@ -1,9 +1,10 @@
 //! Explanation tests on docs/MODEL.md §4 and small variants; expected prices, ranges and
 //! relaxations are worked out by hand beside each assertion.
 
+use crate::analysis::{solve, ConstraintReport, PlanReport};
 use crate::model::fixtures::{driver, plan, worked_example};
 use crate::model::Objective;
-use crate::solve::{solve, ConstraintReport, PlanReport, SolveOptions, Status};
+use crate::solve::{SolveOptions, Status};
 
 fn solved(plan: &crate::model::Plan) -> PlanReport {
     solve(plan, &SolveOptions::default()).expect("solve")

@@ -7,6 +7,10 @@
 //! through the same rules ([`crate::convert::plan_from_pb`]), since the program
 //! builder trusts these invariants.
 
+mod response;
+
+pub use response::{marginal_return, position, Position};
+
 /// Lexicographic objective of a plan: the first total is optimised, then the second
 /// holding the first at its optimum, then the third (docs/MODEL.md §2, Objectives).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,8 +7,10 @@
 //! of the solver, and explained. Every row that comes from a field of the plan carries
 //! its docs/MODEL.md §3 name.
 
+mod engine;
 mod expr;
 
+pub use engine::Backend;
 pub use expr::LinExpr;
 
 use crate::model::{Plan, Sense};
@@ -148,6 +150,68 @@ pub enum ConstraintSource {
     DriverMaxUnits(usize, usize),
 }
 
+/// What a constraint's bound counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundUnit {
+    /// An amount of money (spend, contribution, revenue, a link's weighted sum).
+    Money,
+    /// A driver's units in one period.
+    Units,
+    /// A fraction: a margin or a share (1.0 is 100 %).
+    Fraction,
+    /// Revenue per unit of money spent (ROI).
+    Ratio,
+}
+
+/// The facts of each constraint kind, in one place: what its bound counts, the
+/// values it may take (docs/MODEL.md §1 validity), whether a diagnosis may relax it.
+impl ConstraintSource {
+    /// What the bound counts.
+    pub fn unit(self) -> BoundUnit {
+        use ConstraintSource as Source;
+        match self {
+            Source::BudgetCap
+            | Source::PeriodBudgetCap(_)
+            | Source::GroupMinSpend(_)
+            | Source::GroupMaxSpend(_)
+            | Source::MinContribution
+            | Source::RevenueTarget
+            | Source::Link(..) => BoundUnit::Money,
+            Source::DriverMinUnits(..) | Source::DriverMaxUnits(..) => BoundUnit::Units,
+            Source::MinMargin
+            | Source::PeriodMinMargin(_)
+            | Source::GroupMinShare(_)
+            | Source::GroupMaxShare(_) => BoundUnit::Fraction,
+            Source::MinRoi => BoundUnit::Ratio,
+        }
+    }
+
+    /// The values the bound may take, so that probes and relaxations stay within
+    /// what a plan could say.
+    pub fn domain(self) -> (f64, f64) {
+        use ConstraintSource as Source;
+        const MAX: f64 = 1e15;
+        match self {
+            Source::BudgetCap
+            | Source::PeriodBudgetCap(_)
+            | Source::GroupMinSpend(_)
+            | Source::GroupMaxSpend(_)
+            | Source::MinRoi
+            | Source::DriverMinUnits(..)
+            | Source::DriverMaxUnits(..) => (0.0, MAX),
+            Source::MinMargin | Source::PeriodMinMargin(_) => (-1.0, 1.0 - 1e-9),
+            Source::GroupMinShare(_) | Source::GroupMaxShare(_) => (0.0, 1.0),
+            Source::MinContribution | Source::RevenueTarget | Source::Link(..) => (-MAX, MAX),
+        }
+    }
+
+    /// Whether a diagnosis may propose moving the bound. A driver's maximum units
+    /// are a fact of the market (seats to hire, partners to sign), not a target.
+    pub fn is_relaxable(self) -> bool {
+        !matches!(self, ConstraintSource::DriverMaxUnits(..))
+    }
+}
+
 /// What a named constraint constrains, in the units its bound is written in.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Measure {
@@ -260,7 +324,7 @@ pub struct Program {
     /// The solver engine for this program and every variant derived from it
     /// (moved bounds, fixed integers), so explanations re-solve with the engine
     /// that found the plan.
-    pub backend: crate::solve::Backend,
+    pub backend: Backend,
 }
 
 impl Program {
@@ -521,7 +585,7 @@ impl<'a> Builder<'a> {
             period_levels,
             levels,
             segment_order: self.segment_order,
-            backend: crate::solve::Backend::default(),
+            backend: Backend::default(),
         }
     }
 

@@ -9,12 +9,12 @@
 
 use std::time::{Duration, Instant};
 
+use crate::analysis::{solve, PlanReport};
 use crate::explain::rate_ahead;
 use crate::model::{Objective, Plan};
 use crate::program::{ConstraintSource, Program};
 use crate::solve::{
-    build_program, expired, remaining, solve, PlanReport, SolveError, SolveOptions, SolverChoice,
-    Status,
+    build_program, expired, remaining, SolveError, SolveOptions, SolverChoice, Status,
 };
 
 /// The bound a frontier sweeps.
@@ -307,7 +307,7 @@ impl Sweeper<'_> {
 
 /// Which drivers are funded in which segment each period, and whether there is a
 /// plan at all: what a "change of mix" means.
-type Mix = (Status, Vec<Vec<crate::solve::Position>>);
+type Mix = (Status, Vec<Vec<crate::model::Position>>);
 
 fn mix(report: &PlanReport) -> Mix {
     (

@@ -1,7 +1,7 @@
-//! Alternatives to a plan: how the optimum moves as one bound sweeps a range, and
-//! scenario variants of a base plan.
+//! Alternatives to a plan: how the optimum moves as one bound sweeps a range.
+//! (Scenario variants edit the wire plan before it is validated:
+//! [`crate::convert::overrides`].)
 
 mod frontier;
-pub mod overrides;
 
 pub use frontier::{frontier, Frontier, FrontierPoint, Sweep};

@@ -3,38 +3,10 @@
 
 use std::time::Duration;
 
+pub(crate) use super::outcome::StageOutcome;
 use super::{Backend, Direction, SolveError};
 use crate::model::Sense;
 use crate::program::{LinExpr, Program, Row};
-
-/// How one stage ended.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum StageOutcome {
-    /// Proven optimal values.
-    Optimal(Vec<f64>),
-    /// The time limit ran out with an integer-feasible incumbent and this proven
-    /// relative gap.
-    Feasible { values: Vec<f64>, gap: f64 },
-    /// No values satisfy every row.
-    Infeasible,
-    /// The objective grows without bound.
-    Unbounded,
-    /// The time limit ran out before any values were found.
-    TimedOut,
-}
-
-impl StageOutcome {
-    /// The outcome's name, for logs.
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            StageOutcome::Optimal(_) => "optimal",
-            StageOutcome::Feasible { .. } => "feasible",
-            StageOutcome::Infeasible => "infeasible",
-            StageOutcome::Unbounded => "unbounded",
-            StageOutcome::TimedOut => "timed out",
-        }
-    }
-}
 
 /// Solves `program` with the extra `holds` rows for `objective` in `direction`, on
 /// the program's engine.

@@ -107,7 +107,8 @@ mod tests {
 
     #[test]
     fn a_cancelled_request_has_no_time_left_and_starts_no_solve() {
-        use crate::solve::{expired, remaining, solve, SolveOptions, Status};
+        use crate::analysis::solve;
+        use crate::solve::{expired, remaining, SolveOptions, Status};
         use std::time::{Duration, Instant};
 
         let plan = crate::model::fixtures::worked_example(0.2);

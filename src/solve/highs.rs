@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, RowProblem, Sense as HighsSense};
 
-use super::backend::StageOutcome;
+use super::outcome::StageOutcome;
 use super::{Direction, SolveError};
 use crate::model::Sense;
 use crate::program::{LinExpr, Program, Row};

@@ -11,63 +11,18 @@ pub(crate) mod basis;
 mod cancel;
 #[cfg(feature = "highs")]
 mod highs;
-mod report;
+mod outcome;
+pub(crate) mod warm;
 
 pub use cancel::{with_cancel, CancelOnDrop, CancelToken};
 
-pub use report::{
-    marginal_return, position, ConstraintReport, DriverPeriodReport, DriverReport, PlanReport,
-    Position, SolverStats, Totals,
-};
+pub use crate::program::Backend;
 
 use std::time::{Duration, Instant};
 
 use crate::model::{Objective, Plan, Sense};
 use crate::program::{LinExpr, Program, Row};
 use backend::{StageOutcome, StageSolver};
-
-/// A solver engine.
-///
-/// microlp (pure Rust) is always compiled in; HiGHS (C++) only with the `highs`
-/// cargo feature. Both are named here so that a request can ask for either and be
-/// told clearly when its engine is missing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Backend {
-    /// microlp: dependency-free and quick on small and medium plans.
-    #[default]
-    Microlp,
-    /// HiGHS: much faster on large plans and on integer drivers.
-    Highs,
-}
-
-impl Backend {
-    /// Every engine, compiled in or not.
-    pub const ALL: [Backend; 2] = [Backend::Microlp, Backend::Highs];
-
-    /// The engine's name as results and `--version` report it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Microlp => "microlp",
-            Backend::Highs => "highs",
-        }
-    }
-
-    /// Whether this build can run the engine.
-    pub fn is_available(self) -> bool {
-        match self {
-            Backend::Microlp => true,
-            Backend::Highs => cfg!(feature = "highs"),
-        }
-    }
-
-    /// The engines this build can run.
-    pub fn available() -> Vec<Backend> {
-        Backend::ALL
-            .into_iter()
-            .filter(|backend| backend.is_available())
-            .collect()
-    }
-}
 
 /// With HiGHS compiled in, `AUTO` hands it programs with at least this many
 /// variables (and every program with integer variables). Measured with
@@ -115,11 +70,6 @@ impl SolverChoice {
         })
     }
 }
-
-/// Explanations may take this many times the solve's own time ...
-pub const EXPLAIN_BUDGET_FACTOR: u32 = 10;
-/// ... and at least this long.
-pub const MIN_EXPLAIN_BUDGET: Duration = Duration::from_secs(2);
 
 /// Relative tolerance within which a solved plan must satisfy every row.
 pub const VERIFY_TOLERANCE: f64 = 1e-6;
@@ -229,33 +179,6 @@ pub fn build_program(plan: &Plan, choice: SolverChoice) -> Result<Program, Solve
     let mut program = Program::build(plan);
     program.backend = choice.resolve(&program)?;
     Ok(program)
-}
-
-/// Solves a validated plan and reports allocation, totals and constraints.
-pub fn solve(plan: &Plan, options: &SolveOptions) -> Result<PlanReport, SolveError> {
-    let started = Instant::now();
-    let program = build_program(plan, options.solver)?;
-    tracing::debug!(
-        variables = program.vars.len(),
-        rows = program.rows.len(),
-        backend = program.backend.name(),
-        elapsed = ?started.elapsed(),
-        "program built"
-    );
-    let solution = solve_program(plan, &program, options)?;
-    let mut report = PlanReport::new(plan, &program, &solution, started.elapsed());
-    if options.explain {
-        // Explanations get a budget proportional to the solve itself, and never
-        // more than what is left of the time limit.
-        let budget = (started.elapsed() * EXPLAIN_BUDGET_FACTOR).max(MIN_EXPLAIN_BUDGET);
-        let time_limit = match options.time_limit {
-            Some(limit) => limit.saturating_sub(started.elapsed()).min(budget),
-            None => budget,
-        };
-        crate::explain::explain(&mut report, plan, &program, &solution, Some(time_limit));
-    }
-    report.solver.elapsed = started.elapsed();
-    Ok(report)
 }
 
 /// The three stages of an objective, in order.

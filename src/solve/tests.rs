@@ -3,6 +3,8 @@
 //! output.
 
 use super::*;
+// The report these tests read is composed a layer up: tests only.
+use crate::analysis::{solve, ConstraintReport, PlanReport};
 use crate::model::fixtures::{driver, plan, worked_example};
 use crate::model::{Group, Link, LinkTerm, Objective, Plan, Sense};
 

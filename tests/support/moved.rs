@@ -6,12 +6,11 @@
 //! were measured on, and the moved plan is solved from scratch.
 
 use proptest::prelude::*;
+use tradeoff::analysis::{solve, PlanReport};
 use tradeoff::explain::ShadowPrice;
 use tradeoff::model::{Objective, Plan};
 use tradeoff::program::{ConstraintSource, Measure, NamedConstraint, Program};
-use tradeoff::solve::{
-    first_optimum, solve, Optimum as FirstOptimum, PlanReport, SolveOptions, SolverChoice, Status,
-};
+use tradeoff::solve::{first_optimum, Optimum as FirstOptimum, SolveOptions, SolverChoice, Status};
 
 // ---------------------------------------------------------------------------------
 // Moving one bound in the plan itself.

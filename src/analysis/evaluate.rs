@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
+use super::{solve, PlanReport};
 use crate::model::{Plan, Sense};
 use crate::program::Program;
-use crate::solve::{
-    solve, PlanReport, ProgramSolution, SolveError, SolveOptions, SolverChoice, Status,
-};
+use crate::solve::{ProgramSolution, SolveError, SolveOptions, SolverChoice, Status};
 
 /// Units per driver (plan order) per period.
 pub type Allocation = Vec<Vec<f64>>;

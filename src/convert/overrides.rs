@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::convert::FieldViolation;
+use super::FieldViolation;
 use crate::pb;
 
 /// A base plan with one scenario's overrides applied, and where each changed plan

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 
 use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem, Solution, Variable};
 
+use super::first_objective;
 use crate::model::{Objective, Sense};
 use crate::program::{Measure, Program};
-use crate::solve::first_objective;
 
 /// How far a held bound may move in a warm re-solve: the variable's own bounds.
-pub(super) struct Held {
+pub(crate) struct Held {
     var: Variable,
     /// The value the variable takes at the plan's bound.
     at_bound: f64,
@@ -25,7 +25,7 @@ pub(super) struct Held {
 }
 
 /// The solved priced program, ready for warm re-solves.
-pub(super) struct WarmStart {
+pub(crate) struct WarmStart {
     solution: Solution,
     /// The program's variables in the microlp problem.
     vars: Vec<Variable>,
@@ -41,7 +41,7 @@ impl WarmStart {
     /// held in variables that may move `reach` (in bound units, per side) around
     /// their bounds, each first solved free and then fixed back at its bound. `None`
     /// when microlp cannot (then prices fall back to cold re-solves).
-    pub(super) fn new(
+    pub(crate) fn new(
         program: &Program,
         objective: Objective,
         binding: &[(usize, f64, f64)],
@@ -142,12 +142,12 @@ impl WarmStart {
     }
 
     /// The first objective at the plan's bounds.
-    pub(super) fn optimum(&self) -> f64 {
+    pub(crate) fn optimum(&self) -> f64 {
         self.solution.objective() + self.constant
     }
 
     /// The program's variable values at the plan's bounds.
-    pub(super) fn values(&self) -> Vec<f64> {
+    pub(crate) fn values(&self) -> Vec<f64> {
         self.vars
             .iter()
             .map(|&var| self.solution.var_value(var))
@@ -155,7 +155,7 @@ impl WarmStart {
     }
 
     /// Like [`WarmStart::value_at`], with the program's variable values there.
-    pub(super) fn solution_at(&self, index: usize, offset: f64) -> Option<Option<(f64, Vec<f64>)>> {
+    pub(crate) fn solution_at(&self, index: usize, offset: f64) -> Option<Option<(f64, Vec<f64>)>> {
         let held = self.held.get(&index)?;
         let target = held.at_bound + offset * held.per_unit;
         if !(held.lowest..=held.highest).contains(&target) {
@@ -179,7 +179,7 @@ impl WarmStart {
     /// The optimum with constraint `index` moved by `offset` (bound units):
     /// `Some(Some(value))`, `Some(None)` when infeasible or unbounded, `None` when
     /// this start cannot tell (not held, out of reach, or microlp failed).
-    pub(super) fn value_at(&self, index: usize, offset: f64) -> Option<Option<f64>> {
+    pub(crate) fn value_at(&self, index: usize, offset: f64) -> Option<Option<f64>> {
         let held = self.held.get(&index)?;
         let target = held.at_bound + offset * held.per_unit;
         if !(held.lowest..=held.highest).contains(&target) {
