@@ -30,6 +30,9 @@
 //!   reflection.
 //! - [`cli`]: the `tradeoff` command line.
 #![deny(missing_docs)]
+// No unsafe code but the one HiGHS call the `highs` crate does not wrap
+// (`solve/highs.rs`, allowed there alone).
+#![deny(unsafe_code)]
 
 pub mod analysis;
 pub mod cli;
@@ -45,5 +48,5 @@ pub mod scenario;
 pub mod server;
 pub mod service;
 pub mod solve;
-pub use error::Error;
+pub use error::{Error, ErrorCode};
 pub use server::serve;

@@ -173,7 +173,8 @@ impl ScenarioBatch {
                     .collect::<Vec<_>>()
                     .join("; ")
             );
-            convert::scenario_error_to_pb(id, "INVALID_ARGUMENT", message, &violations)
+            let code = Error::Plan(PlanError::Invalid(Vec::new())).code();
+            convert::scenario_error_to_pb(id, code.as_str(), message, &violations)
         };
         if id.is_empty() {
             return invalid(vec![FieldViolation {
@@ -198,12 +199,9 @@ impl ScenarioBatch {
                 )
             }
             Err(too_large) => {
-                return convert::scenario_error_to_pb(
-                    id,
-                    "RESOURCE_EXHAUSTED",
-                    too_large.to_string(),
-                    &[],
-                )
+                let message = too_large.to_string();
+                let code = Error::Plan(too_large).code();
+                return convert::scenario_error_to_pb(id, code.as_str(), message, &[]);
             }
         };
         let options = SolveOptions {
@@ -214,7 +212,9 @@ impl ScenarioBatch {
             Ok(report) => convert::scenario_result_to_pb(id, &report),
             Err(error) => {
                 tracing::error!(scenario = id, %error, "scenario solve failed");
-                convert::scenario_error_to_pb(id, "INTERNAL", error.to_string(), &[])
+                let message = error.to_string();
+                let code = Error::Solve(error).code();
+                convert::scenario_error_to_pb(id, code.as_str(), message, &[])
             }
         }
     }

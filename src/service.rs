@@ -23,7 +23,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use tracing::Instrument;
 
 use crate::convert::{Limits, PlanError};
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::pb::planner_service_server::PlannerService;
 use crate::pb::{
     self, EvaluateRequest, EvaluateResponse, FrontierRequest, FrontierResponse,
@@ -480,7 +480,16 @@ fn grpc_timeout(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
 }
 
 impl From<Error> for Status {
+    /// The code is the library's ([`Error::code`]); here only what gRPC adds:
+    /// field violations as `BadRequest`, the retry delay as `RetryInfo`, and logs.
     fn from(error: Error) -> Status {
+        let code = match error.code() {
+            ErrorCode::InvalidArgument => Code::InvalidArgument,
+            ErrorCode::ResourceExhausted => Code::ResourceExhausted,
+            ErrorCode::FailedPrecondition => Code::FailedPrecondition,
+            ErrorCode::DeadlineExceeded => Code::DeadlineExceeded,
+            ErrorCode::Internal => Code::Internal,
+        };
         match error {
             Error::Plan(PlanError::Invalid(violations)) => {
                 let mut details = ErrorDetails::new();
@@ -495,19 +504,8 @@ impl From<Error> for Status {
                         .map(ToString::to_string)
                         .unwrap_or_default()
                 );
-                Status::with_error_details(Code::InvalidArgument, message, details)
+                Status::with_error_details(code, message, details)
             }
-            Error::Plan(too_large @ PlanError::TooLarge { .. }) => {
-                Status::resource_exhausted(too_large.to_string())
-            }
-            Error::Solve(unavailable @ crate::solve::SolveError::Unavailable(_)) => {
-                Status::failed_precondition(unavailable.to_string())
-            }
-            Error::Solve(error) => {
-                tracing::error!(%error, "solve failed");
-                Status::internal(error.to_string())
-            }
-            Error::DeadlineExceeded => Status::deadline_exceeded(error.to_string()),
             Error::Overloaded(full) => {
                 tracing::info!(
                     retry_after_ms = full.retry_after.as_millis(),
@@ -515,17 +513,28 @@ impl From<Error> for Status {
                 );
                 let mut details = ErrorDetails::new();
                 details.set_retry_info(Some(full.retry_after));
-                Status::with_error_details(Code::ResourceExhausted, full.to_string(), details)
+                Status::with_error_details(code, full.to_string(), details)
             }
-            Error::Worker(error) => {
-                tracing::error!(%error, "the solver thread failed; answering INTERNAL");
-                Status::internal(format!(
-                    "{error}; the server logged it with this call's {REQUEST_ID_HEADER}"
-                ))
+            Error::Solve(crate::solve::SolveError::Unavailable(_)) => {
+                Status::new(code, error.to_string())
             }
-            Error::Internal(message) => {
+            Error::Solve(ref solve) => {
+                tracing::error!(error = %solve, "solve failed");
+                Status::new(code, error.to_string())
+            }
+            Error::Worker(ref worker) => {
+                tracing::error!(error = %worker, "the solver thread failed; answering INTERNAL");
+                Status::new(
+                    code,
+                    format!("{worker}; the server logged it with this call's {REQUEST_ID_HEADER}"),
+                )
+            }
+            Error::Internal(ref message) => {
                 tracing::error!(%message, "internal error");
-                Status::internal(message)
+                Status::new(code, message.clone())
+            }
+            Error::Plan(PlanError::TooLarge { .. }) | Error::DeadlineExceeded => {
+                Status::new(code, error.to_string())
             }
         }
     }

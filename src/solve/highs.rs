@@ -248,6 +248,7 @@ fn row_bounds(row: &Row) -> (f64, f64) {
 }
 
 /// The bounds of `row`, the model's row `index`, set in place.
+#[allow(unsafe_code)]
 fn change_row_bounds(model: &mut Model, index: usize, row: &Row) -> Result<(), SolveError> {
     let (lower, upper) = row_bounds(row);
     let index = highs_sys::HighsInt::try_from(index)
