@@ -11,8 +11,8 @@ mod generated {
 }
 
 pub use generated::{
-    planner_service_client, planner_service_server, Allocation, ConstraintResult, Diagnosis,
-    Driver, DriverAllocation, DriverGap, DriverPeriodResult, DriverResult, DriverUnits,
+    planner_service_client, planner_service_server, Allocation, BoundUnit, ConstraintResult,
+    Diagnosis, Driver, DriverAllocation, DriverGap, DriverPeriodResult, DriverResult, DriverUnits,
     EvaluateRequest, EvaluateResponse, Evaluation, Frontier, FrontierPoint, FrontierRequest,
     FrontierResponse, GetServerInfoRequest, GetServerInfoResponse, Group, Link, LinkTerm,
     Objective, OptimizeRequest, OptimizeResponse, Period, Plan, PlanResult, Position, Relaxation,

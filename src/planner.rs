@@ -18,13 +18,10 @@ pub fn optimize(
     limits: &Limits,
     time_limit: Option<Duration>,
 ) -> Result<pb::OptimizeResponse, Error> {
-    let Some(plan) = request.plan.as_ref() else {
-        return Err(PlanError::Invalid(vec![FieldViolation {
-            field: "plan".into(),
-            description: "a plan is required".into(),
-        }])
-        .into());
-    };
+    let plan = request
+        .plan
+        .as_ref()
+        .ok_or_else(|| convert::missing("plan", "a plan"))?;
     let options = solve_options(request.options.as_ref())?;
     let plan = convert::plan_from_pb(plan, limits)?;
     let options = SolveOptions {
@@ -52,17 +49,14 @@ pub fn evaluate(
     limits: &Limits,
     time_limit: Option<Duration>,
 ) -> Result<pb::EvaluateResponse, Error> {
-    let required = |field: &str| {
-        Error::from(PlanError::Invalid(vec![FieldViolation {
-            field: field.into(),
-            description: format!("{field} is required"),
-        }]))
-    };
-    let plan = request.plan.as_ref().ok_or_else(|| required("plan"))?;
+    let plan = request
+        .plan
+        .as_ref()
+        .ok_or_else(|| convert::missing("plan", "plan"))?;
     let allocation = request
         .allocation
         .as_ref()
-        .ok_or_else(|| required("allocation"))?;
+        .ok_or_else(|| convert::missing("allocation", "allocation"))?;
     let options = solve_options(request.options.as_ref())?;
     let plan = convert::plan_from_pb(plan, limits)?;
     let allocation = convert::allocation_from_pb(allocation, &plan)?;
@@ -85,12 +79,10 @@ pub fn frontier(
     limits: &Limits,
     time_limit: Option<Duration>,
 ) -> Result<pb::FrontierResponse, Error> {
-    let plan = request.plan.as_ref().ok_or_else(|| {
-        Error::from(PlanError::Invalid(vec![FieldViolation {
-            field: "plan".into(),
-            description: "a plan is required".into(),
-        }]))
-    })?;
+    let plan = request
+        .plan
+        .as_ref()
+        .ok_or_else(|| convert::missing("plan", "a plan"))?;
     let options = solve_options(request.options.as_ref())?;
     let (over, from, to) = convert::sweep_from_pb(request)?;
     let plan = convert::plan_from_pb(plan, limits)?;
@@ -119,13 +111,7 @@ pub fn scenario_batch(
     options: Option<&pb::SolveOptions>,
     limits: &Limits,
 ) -> Result<ScenarioBatch, Error> {
-    let Some(base) = base else {
-        return Err(PlanError::Invalid(vec![FieldViolation {
-            field: "base".into(),
-            description: "a base plan is required".into(),
-        }])
-        .into());
-    };
+    let base = base.ok_or_else(|| convert::missing("base", "a base plan"))?;
     let options = solve_options(options)?;
     match convert::plan_from_pb(base, limits) {
         Ok(_) => {}
@@ -284,33 +270,10 @@ pub(crate) fn tighter(a: Option<Duration>, b: Option<Duration>) -> Option<Durati
     }
 }
 
-/// Validated solve options from the wire.
+/// The solve options a request asks for, refused when this build lacks the engine
+/// asked for (before any work starts).
 pub fn solve_options(options: Option<&pb::SolveOptions>) -> Result<SolveOptions, Error> {
-    let explain = !options.is_some_and(|options| options.skip_explanations);
-    let solver = convert::solver_from_pb(options.map_or(0, |options| options.solver))?;
-    // A missing engine is refused before any work starts.
-    solver.check_available()?;
-    let Some(limit) = options.and_then(|options| options.time_limit.as_ref()) else {
-        return Ok(SolveOptions {
-            explain,
-            solver,
-            ..SolveOptions::default()
-        });
-    };
-    let invalid = || {
-        Error::from(PlanError::Invalid(vec![FieldViolation {
-            field: "options.time_limit".into(),
-            description: "must be a non-negative duration".into(),
-        }]))
-    };
-    let seconds = u64::try_from(limit.seconds).map_err(|_| invalid())?;
-    let nanos = u32::try_from(limit.nanos).map_err(|_| invalid())?;
-    if nanos >= 1_000_000_000 {
-        return Err(invalid());
-    }
-    Ok(SolveOptions {
-        time_limit: Some(Duration::new(seconds, nanos)),
-        explain,
-        solver,
-    })
+    let options = convert::solve_options_from_pb(options)?;
+    options.solver.check_available()?;
+    Ok(options)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::explain::{Diagnosis, ShadowPrice};
 use crate::model::{marginal_return, position, Objective, Plan, Position, Sense};
-use crate::program::{ratio, Levels, Measure, Program};
+use crate::program::{ratio, BoundUnit, Levels, Measure, Program};
 use crate::solve::{ProgramSolution, Status};
 
 /// The answer to a plan.
@@ -116,6 +116,8 @@ pub struct ConstraintReport {
     pub name: String,
     /// `value (sense) bound`.
     pub sense: Sense,
+    /// What the value and bound count.
+    pub unit: BoundUnit,
     /// The constrained quantity, in the bound's units.
     pub value: f64,
     /// The bound as written.
@@ -251,6 +253,7 @@ impl PlanReport {
                 ConstraintReport {
                     name: named.name.clone(),
                     sense: named.sense,
+                    unit: named.source.unit(),
                     value,
                     bound: named.bound,
                     slack,

@@ -2,13 +2,8 @@
 //! already has, without optimizing it.
 
 use std::fmt::Write;
-use std::time::Duration;
 
-use super::solve::Format;
-use super::{
-    parse_duration, print, read_plan, read_text, remote, table, CliError, ExitStatus, LimitArgs,
-    SolverArg,
-};
+use super::{print, read_plan, read_text, table, CliError, ExitStatus, SolveFlags};
 use crate::convert::FieldViolation;
 use crate::pb;
 use crate::planner;
@@ -22,21 +17,10 @@ pub(super) struct EvaluateArgs {
     /// plan's periods (a one-period plan may call its column `units`).
     #[arg(long)]
     allocation: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Evaluate on this server instead of in-process.
-    #[arg(long, env = "TRADEOFF_SERVER")]
-    server: Option<String>,
-    /// Wall-clock budget for finding the optimum the allocation is compared with.
-    #[arg(long, value_parser = parse_duration)]
-    time_limit: Option<Duration>,
-    /// Solver engine: auto picks HiGHS for large or integer plans when this build
-    /// (or the server) has it.
-    #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
-    solver: SolverArg,
+    // `--time-limit` bounds the search for the optimum the allocation is
+    // compared with.
     #[command(flatten)]
-    limits: LimitArgs,
+    flags: SolveFlags,
 }
 
 pub(super) fn run(args: EvaluateArgs) -> Result<ExitStatus, CliError> {
@@ -45,23 +29,17 @@ pub(super) fn run(args: EvaluateArgs) -> Result<ExitStatus, CliError> {
     let request = pb::EvaluateRequest {
         plan: Some(plan),
         allocation: Some(allocation),
-        options: Some(pb::SolveOptions {
-            time_limit: args.time_limit.map(pbjson_types::Duration::from),
-            solver: args.solver.to_pb(),
-            skip_explanations: true,
-        }),
+        options: Some(args.flags.options(false)),
     };
-    let response = match &args.server {
-        None => planner::evaluate(&request, &args.limits.limits(), None)?,
-        Some(url) => remote::call(
-            url,
-            |mut client| async move { client.evaluate(request).await },
-        )?,
-    };
+    let response = args.flags.call(
+        request,
+        planner::evaluate,
+        |mut client, request| async move { client.evaluate(request).await },
+    )?;
     let evaluation = response
         .evaluation
         .ok_or_else(|| CliError::Failed("the response carries no evaluation".into()))?;
-    print(args.format, &evaluation, render)?;
+    print(args.flags.format, &evaluation, render)?;
     Ok(if evaluation.feasible {
         ExitStatus::Success
     } else {
@@ -73,18 +51,9 @@ pub(super) fn run(args: EvaluateArgs) -> Result<ExitStatus, CliError> {
 fn read_allocation(path: &str, plan: &pb::Plan) -> Result<pb::Allocation, CliError> {
     let text = read_text(path)?;
     if text.trim_start().starts_with('{') {
-        // A driver's `units` given twice would otherwise keep the later list.
-        if let Err(repeated) = crate::convert::check_unique_keys(&text, &[]) {
-            return Err(CliError::Invalid(vec![FieldViolation {
-                field: "allocation".into(),
-                description: format!("{path}: {repeated}"),
-            }]));
-        }
-        return serde_json::from_str(&text).map_err(|error| {
-            CliError::Invalid(vec![FieldViolation {
-                field: "allocation".into(),
-                description: format!("{path}: {error}"),
-            }])
+        return crate::convert::parse_allocation_json(&text).map_err(|source| CliError::Json {
+            path: path.to_string(),
+            source,
         });
     }
     allocation_from_csv(&text, plan).map_err(|description| {
@@ -99,7 +68,7 @@ fn read_allocation(path: &str, plan: &pb::Plan) -> Result<pb::Allocation, CliErr
 /// `units` for a one-period plan).
 fn allocation_from_csv(text: &str, plan: &pb::Plan) -> Result<pb::Allocation, String> {
     let periods: Vec<String> = if plan.periods.is_empty() {
-        vec!["total".into()]
+        vec![crate::model::WHOLE_HORIZON.into()]
     } else {
         plan.periods
             .iter()

@@ -2,13 +2,8 @@
 //! function of one bound, with every breakpoint.
 
 use std::fmt::Write;
-use std::time::Duration;
 
-use super::solve::Format;
-use super::{
-    parse_duration, plot, print, read_plan, remote, table, CliError, ExitStatus, LimitArgs,
-    SolverArg,
-};
+use super::{plot, print, read_plan, table, CliError, ExitStatus, SolveFlags};
 use crate::pb;
 use crate::planner;
 
@@ -39,25 +34,13 @@ pub(super) struct FrontierArgs {
     /// End of the range.
     #[arg(long, allow_negative_numbers = true)]
     to: f64,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Sweep on this server instead of in-process.
-    #[arg(long, env = "TRADEOFF_SERVER")]
-    server: Option<String>,
     /// Also draw the curve, each breakpoint labelled with the drivers that enter or
     /// leave there, to this file: .svg, or .png (1200x700, fonts built in).
     #[arg(long)]
     plot: Option<std::path::PathBuf>,
-    /// Wall-clock budget for the whole sweep.
-    #[arg(long, value_parser = parse_duration)]
-    time_limit: Option<Duration>,
-    /// Solver engine: auto picks HiGHS for large or integer plans when this build
-    /// (or the server) has it.
-    #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
-    solver: SolverArg,
+    // `--time-limit` bounds the whole sweep.
     #[command(flatten)]
-    limits: LimitArgs,
+    flags: SolveFlags,
 }
 
 pub(super) fn run(args: FrontierArgs) -> Result<ExitStatus, CliError> {
@@ -75,26 +58,20 @@ pub(super) fn run(args: FrontierArgs) -> Result<ExitStatus, CliError> {
         over: over as i32,
         from: args.from,
         to: args.to,
-        options: Some(pb::SolveOptions {
-            time_limit: args.time_limit.map(pbjson_types::Duration::from),
-            solver: args.solver.to_pb(),
-            skip_explanations: true,
-        }),
+        options: Some(args.flags.options(false)),
     };
-    let response = match &args.server {
-        None => planner::frontier(&request, &args.limits.limits(), None)?,
-        Some(url) => remote::call(
-            url,
-            |mut client| async move { client.frontier(request).await },
-        )?,
-    };
+    let response = args.flags.call(
+        request,
+        planner::frontier,
+        |mut client, request| async move { client.frontier(request).await },
+    )?;
     let frontier = response
         .frontier
         .ok_or_else(|| CliError::Failed("the response carries no frontier".into()))?;
     if let Some(path) = &args.plot {
         plot::frontier(path, &frontier)?;
     }
-    print(args.format, &frontier, render)?;
+    print(args.flags.format, &frontier, render)?;
     Ok(if frontier.complete {
         ExitStatus::Success
     } else {
@@ -127,7 +104,7 @@ fn render(frontier: &pb::Frontier) -> String {
             "; cut short by the time limit"
         }
     );
-    let fraction = frontier.bound_name.ends_with("min_margin");
+    let fraction = frontier.over == pb::SweptBound::MinMargin as i32;
     let mut rows = vec![[
         "bound",
         "status",

@@ -1,7 +1,6 @@
 //! `tradeoff info`: what this binary, or a server, offers.
 
-use super::solve::Format;
-use super::{print, remote, CliError, ExitStatus, LimitArgs};
+use super::{print, remote, CliError, ExitStatus, Format, LimitArgs};
 use crate::pb;
 use crate::planner;
 

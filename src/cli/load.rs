@@ -16,8 +16,7 @@ use tonic::metadata::MetadataValue;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use super::solve::Format;
-use super::{parse_duration, print, read_plan, remote, CliError, ExitStatus, SolverArg};
+use super::{parse_duration, print, read_plan, remote, CliError, ExitStatus, Format, SolverArg};
 use crate::pb;
 
 /// How often progress goes to stderr.

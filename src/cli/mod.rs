@@ -4,6 +4,7 @@
 
 mod batch;
 mod evaluate;
+mod flags;
 mod frontier;
 mod info;
 mod load;
@@ -14,12 +15,11 @@ mod serve;
 mod solve;
 mod table;
 
-use std::process::ExitCode;
-use std::time::Duration;
-
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
-use crate::convert::{FieldViolation, Limits};
+use crate::convert::FieldViolation;
+use flags::{parse_duration, Format, LimitArgs, SolveFlags, SolverArg};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -75,29 +75,6 @@ enum Command {
     /// latency and calls per status code.
     #[command(after_help = LOAD_HELP)]
     Load(load::LoadArgs),
-}
-
-/// The solver engine, as a flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-enum SolverArg {
-    /// HiGHS for large or integer plans when compiled in, microlp otherwise.
-    #[default]
-    Auto,
-    /// microlp (pure Rust, always available).
-    Microlp,
-    /// HiGHS (needs a build with `--features highs`).
-    Highs,
-}
-
-impl SolverArg {
-    /// The `options.solver` wire value.
-    fn to_pb(self) -> i32 {
-        (match self {
-            SolverArg::Auto => crate::pb::Solver::Auto,
-            SolverArg::Microlp => crate::pb::Solver::Microlp,
-            SolverArg::Highs => crate::pb::Solver::Highs,
-        }) as i32
-    }
 }
 
 const SERVE_HELP: &str = "\
@@ -164,34 +141,6 @@ Exit codes:
   1  a scenario failed (invalid overrides, solver error) or the run could not finish
   2  bad input: unreadable or malformed files, invalid base plan, duplicate ids,
      an existing --out without --resume";
-
-/// Size limits as flags, shared by `solve` (in-process) and `serve`.
-#[derive(Debug, Clone, clap::Args)]
-struct LimitArgs {
-    /// Most drivers in one plan.
-    #[arg(long, default_value_t = Limits::default().max_drivers)]
-    max_drivers: usize,
-    /// Most periods in one plan.
-    #[arg(long, default_value_t = Limits::default().max_periods)]
-    max_periods: usize,
-    /// Most response segments of one driver.
-    #[arg(long, default_value_t = Limits::default().max_segments)]
-    max_segments: usize,
-    /// Most variables of the linear program.
-    #[arg(long, default_value_t = Limits::default().max_variables)]
-    max_variables: usize,
-}
-
-impl LimitArgs {
-    fn limits(&self) -> Limits {
-        Limits {
-            max_drivers: self.max_drivers,
-            max_periods: self.max_periods,
-            max_segments: self.max_segments,
-            max_variables: self.max_variables,
-        }
-    }
-}
 
 /// How a command ended, as a process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,14 +236,14 @@ impl From<crate::Error> for CliError {
 
 /// Prints `value` to stdout: pretty proto3 JSON, or the table `render` makes.
 fn print<T: serde::Serialize>(
-    format: solve::Format,
+    format: Format,
     value: &T,
     render: impl FnOnce(&T) -> String,
 ) -> Result<(), CliError> {
     let output = match format {
-        solve::Format::Json => serde_json::to_string_pretty(value)
+        Format::Json => serde_json::to_string_pretty(value)
             .map_err(|error| CliError::Failed(format!("cannot encode the output: {error}")))?,
-        solve::Format::Table => render(value),
+        Format::Table => render(value),
     };
     // A reader that goes away early (`| head`) is not an error.
     let mut stdout = std::io::stdout().lock();
@@ -331,30 +280,6 @@ fn read_plan(path: &str) -> Result<crate::pb::Plan, CliError> {
     })
 }
 
-/// Parses a duration written as `30s`, `500ms`, `2m`, `1h` or plain seconds (`1.5`).
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try 30s, 500ms, 2m)"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => value,
-        "ms" => value / 1e3,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}` (use ms, s, m or h)"
-            ))
-        }
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|error| format!("`{text}`: {error}"))
-}
-
 /// Runs the command line and returns the process exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -388,19 +313,4 @@ fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_take_common_units() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("fast").is_err());
-        assert!(parse_duration("3 weeks").is_err());
-    }
 }

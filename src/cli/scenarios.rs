@@ -4,10 +4,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use serde_json::Value;
-
 use super::CliError;
-use crate::convert::check_unique_keys;
+use crate::convert::{parse_scenario_json, JsonError};
 use crate::pb;
 
 /// The format of a scenario or result file, from its extension.
@@ -72,16 +70,6 @@ pub(super) fn read(path: &Path) -> Result<Vec<pb::Scenario>, CliError> {
         .collect())
 }
 
-/// The proto3 JSON names of `ScenarioOverrides`' map fields, whose keys are driver
-/// ids and period names rather than field names.
-const SCENARIO_MAPS: &[&str] = &[
-    "periodBudgetCaps",
-    "revenueScale",
-    "costScale",
-    "minUnits",
-    "maxUnits",
-];
-
 /// Scenarios with the line each came from; errors with their line.
 type Parsed = Result<Vec<(usize, pb::Scenario)>, (usize, String)>;
 
@@ -92,29 +80,31 @@ fn read_jsonl(text: &str) -> Parsed {
         if line.trim().is_empty() {
             continue;
         }
-        check_unique_keys(line, SCENARIO_MAPS).map_err(|repeated| {
-            let message = format!(
-                "column {}: {}: {}",
-                repeated.column, repeated.path, repeated.message
-            );
-            (number, message)
-        })?;
-        let mut value: Value =
-            serde_json::from_str(line).map_err(|error| (number, error.to_string()))?;
-        // docs/MODEL.md writes objectives without their proto prefix; accept both.
-        if let Some(Value::String(name)) = value
-            .get_mut("overrides")
-            .and_then(|overrides| overrides.get_mut("objective"))
-        {
-            if let Some(prefixed) = objective_name(name) {
-                *name = prefixed;
-            }
-        }
-        let scenario: pb::Scenario =
-            serde_json::from_value(value).map_err(|error| (number, error.to_string()))?;
+        let scenario = parse_scenario_json(line).map_err(|error| (number, within_line(&error)))?;
         scenarios.push((number, scenario));
     }
     Ok(scenarios)
+}
+
+/// A JSON error of one line of a JSONL file, placed by its column (the line is the
+/// file's).
+fn within_line(error: &JsonError) -> String {
+    match error {
+        JsonError::Located {
+            column,
+            path,
+            message,
+            ..
+        } => {
+            let at = if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}: ")
+            };
+            format!("column {column}: {at}{message}")
+        }
+        JsonError::Field { .. } => error.to_string(),
+    }
 }
 
 /// The proto name of an objective written with or without its prefix.

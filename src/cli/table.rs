@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use crate::pb::{
-    ConstraintResult, Diagnosis, Objective, PlanResult, Position, Sense, SolveStatus, Totals,
+    BoundUnit, ConstraintResult, Diagnosis, Objective, PlanResult, Position, Sense, SolveStatus,
+    Totals,
 };
 
 /// Renders `result` as plain-text tables: the outcome; for a solved plan the binding
@@ -66,8 +67,8 @@ fn first_objective(result: &PlanResult) -> &'static str {
 }
 
 /// Fractions (margins, shares) read better per percentage point.
-fn is_fraction(name: &str) -> bool {
-    name.ends_with("min_margin") || name.ends_with("_share")
+fn is_fraction(unit: i32) -> bool {
+    unit == BoundUnit::Fraction as i32
 }
 
 fn sense_symbol(sense: i32) -> &'static str {
@@ -97,7 +98,7 @@ fn render_binding(out: &mut String, result: &PlanResult) {
     }
     let mut rows = Vec::new();
     for constraint in binding {
-        let (step, per) = if is_fraction(&constraint.name) {
+        let (step, per) = if is_fraction(constraint.unit) {
             ("1 pt", 0.01)
         } else {
             ("1", 1.0)
@@ -109,16 +110,16 @@ fn render_binding(out: &mut String, result: &PlanResult) {
             Some(price) => {
                 let change = price * per * if sign == "+" { 1.0 } else { -1.0 };
                 let range = holds_to.map_or(String::new(), |to| {
-                    format!(" (to {})", shown(&constraint.name, to))
+                    format!(" (to {})", shown(constraint.unit, to))
                 });
                 format!("{sign}{step} → {} {objective}{range}", signed(change))
             }
         };
         rows.push(vec![
             format!("  {}", constraint.name),
-            shown(&constraint.name, constraint.value),
+            shown(constraint.unit, constraint.value),
             sense_symbol(constraint.sense).to_string(),
-            shown(&constraint.name, constraint.bound),
+            shown(constraint.unit, constraint.bound),
             effect(
                 constraint.shadow_price_up,
                 constraint.up_price_holds_to,
@@ -264,8 +265,8 @@ fn render_diagnosis(out: &mut String, diagnosis: &Diagnosis) {
                 alone_possible = true;
                 format!(
                     "{} → {}",
-                    shown(&relaxation.name, relaxation.bound),
-                    shown(&relaxation.name, bound)
+                    shown(relaxation.unit, relaxation.bound),
+                    shown(relaxation.unit, bound)
                 )
             }
             None if !relaxation.undecided.is_empty() => {
@@ -304,8 +305,8 @@ fn render_diagnosis(out: &mut String, diagnosis: &Diagnosis) {
                         format!("  {}", relaxation.name),
                         format!(
                             "{} → {}",
-                            shown(&relaxation.name, relaxation.bound),
-                            shown(&relaxation.name, bound)
+                            shown(relaxation.unit, relaxation.bound),
+                            shown(relaxation.unit, bound)
                         ),
                     ]);
                 }
@@ -327,8 +328,8 @@ fn signed(value: f64) -> String {
 }
 
 /// A constraint's value or bound: fractions as percentages, the rest as numbers.
-fn shown(name: &str, value: f64) -> String {
-    if is_fraction(name) {
+fn shown(unit: i32, value: f64) -> String {
+    if is_fraction(unit) {
         let text = format!("{:.2}", value * 100.0);
         format!("{} %", text.trim_end_matches('0').trim_end_matches('.'))
     } else {

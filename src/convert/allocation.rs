@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::result::{result_to_pb, tidy};
 use super::{FieldViolation, PlanError};
 use crate::analysis::{Allocation, Evaluation};
-use crate::model::Plan;
+use crate::model::{Plan, MAX_MAGNITUDE};
 use crate::pb;
 
 /// Checks `allocation` against `plan` (every driver id exists once, one finite,
@@ -55,7 +55,7 @@ pub fn allocation_from_pb(
             continue;
         }
         for (t, &value) in entry.units.iter().enumerate() {
-            if !value.is_finite() || !(0.0..=1e15).contains(&value) {
+            if !value.is_finite() || !(0.0..=MAX_MAGNITUDE).contains(&value) {
                 violation(
                     format!("{path}.units[{t}]"),
                     format!("must be a finite number in [0, 1e15], got {value}"),

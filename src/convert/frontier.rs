@@ -1,8 +1,8 @@
 //! Frontier requests and results between the wire and the domain.
 
-use super::plan::MIN_MAGNITUDE;
 use super::result::{driver_units_to_pb, status_to_pb, tidy, totals_to_pb};
 use super::{objective_to_pb, FieldViolation, PlanError};
+use crate::model::{Domain, MIN_MAGNITUDE};
 use crate::pb;
 use crate::scenario::{Frontier, Sweep};
 
@@ -30,11 +30,9 @@ pub fn sweep_from_pb(request: &pb::FrontierRequest) -> Result<(Sweep, f64, f64),
             None
         }
     };
-    let (lowest, highest) = match over {
-        Some(Sweep::BudgetCap) => (0.0, 1e15),
-        Some(Sweep::MinMargin) => (-1.0, 1.0 - 1e-9),
-        _ => (-1e15, 1e15),
-    };
+    let (lowest, highest) = over
+        .map_or(Domain::Any, |over| over.source().domain())
+        .range();
     for (field, value) in [("from", request.from), ("to", request.to)] {
         if !value.is_finite() || value < lowest || value > highest {
             violation(

@@ -1,13 +1,15 @@
-//! Plan files: the proto3 JSON mapping of `pb::Plan`, with enum values also accepted
-//! without their proto prefix, as docs/MODEL.md writes them (`MAXIMIZE_REVENUE`,
-//! `GREATER_EQUAL`).
+//! JSON input, one reader for every message a file holds (plans, scenarios,
+//! allocations): the proto3 JSON mapping, with enum values also accepted without
+//! their proto prefix as docs/MODEL.md writes them (`MAXIMIZE_REVENUE`,
+//! `GREATER_EQUAL`), repeated keys refused, and errors with line, column and path.
 
 use serde_json::Value;
 
 use super::{check_unique_keys, RepeatedKey};
 use crate::pb;
 
-/// Why a plan file is not a plan, worded so that a planner can find and fix the spot.
+/// Why a file is not the message it should hold (a plan, a scenario, an
+/// allocation), worded so that a planner can find and fix the spot.
 ///
 /// This is about the file's shape only (JSON syntax, field names, value types, enum
 /// names); a well-formed plan can still break docs/MODEL.md's rules, which
@@ -15,7 +17,7 @@ use crate::pb;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JsonError {
     /// The error has a place in the text: a syntax error, or a value that does not fit
-    /// the plan's schema.
+    /// the message's schema.
     #[error("line {line}, column {column}: {}", with_path(.path, .message))]
     Located {
         /// 1-based line of the error.
@@ -96,26 +98,62 @@ impl JsonError {
 /// and `budgetCap`), is refused with its path (docs/MODEL.md §1): the later value would
 /// otherwise silently replace the earlier one.
 pub fn parse_plan_json(text: &str) -> Result<pb::Plan, JsonError> {
-    if let Err(repeated) = check_unique_keys(text, &[]) {
+    parse_message(text, &[], PLAN_ENUMS)
+}
+
+/// Reads one scenario (a line of a JSONL scenario file) as [`parse_plan_json`]
+/// reads a plan: the objective of its overrides with or without its prefix, every
+/// repeated key refused with its path.
+pub fn parse_scenario_json(text: &str) -> Result<pb::Scenario, JsonError> {
+    parse_message(text, SCENARIO_MAPS, SCENARIO_ENUMS)
+}
+
+/// Reads an allocation file (proto3 JSON of `tradeoff.v1.Allocation`) as
+/// [`parse_plan_json`] reads a plan: a driver's `units` given twice is refused
+/// instead of keeping the later list.
+pub fn parse_allocation_json(text: &str) -> Result<pb::Allocation, JsonError> {
+    parse_message(text, &[], &[])
+}
+
+/// The proto3 JSON names of `ScenarioOverrides`' map fields, whose keys are driver
+/// ids and period names rather than field names (so `newAe` and `new_ae` are two
+/// keys there, not one field under two names).
+const SCENARIO_MAPS: &[&str] = &[
+    "periodBudgetCaps",
+    "revenueScale",
+    "costScale",
+    "minUnits",
+    "maxUnits",
+];
+
+/// One message of proto3 JSON: repeated keys refused (`maps` name the map fields,
+/// whose keys are data), errors with line, column and path, and the enum names at
+/// `enums` accepted without their proto prefix.
+fn parse_message<T: serde::de::DeserializeOwned>(
+    text: &str,
+    maps: &[&str],
+    enums: EnumPlaces,
+) -> Result<T, JsonError> {
+    if let Err(repeated) = check_unique_keys(text, maps) {
         return Err(repeated.into());
     }
     // Most files parse as they are, and this path knows the line and column of errors.
     let strict = {
         let mut de = serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize::<_, pb::Plan>(&mut de)
+        serde_path_to_error::deserialize::<_, T>(&mut de)
             .map_err(|e| JsonError::from_tracked(&e))
-            .and_then(|plan| {
+            .and_then(|message| {
                 de.end().map_err(|e| JsonError::new(String::new(), &e))?;
-                Ok(plan)
+                Ok(message)
             })
     };
     let strict_error = match strict {
-        Ok(plan) => return Ok(plan),
+        Ok(message) => return Ok(message),
         Err(error) => error,
     };
     let mut value: Value =
         serde_json::from_str(text).map_err(|e| JsonError::new(String::new(), &e))?;
-    match normalise_enums(&mut value) {
+    match normalise_enums(&mut value, enums) {
         Ok(true) => {}
         Ok(false) => return Err(strict_error),
         Err((path, message)) => {
@@ -158,22 +196,59 @@ const SENSE: EnumNames = EnumNames {
     expected: "LESS_EQUAL, GREATER_EQUAL, EQUAL",
 };
 
-/// Adds the proto prefix to unprefixed enum names at `objective` and `links[*].sense`.
-/// Returns whether anything changed, or the path and description of an unknown name.
-fn normalise_enums(plan: &mut Value) -> Result<bool, (String, String)> {
-    let Some(root) = plan.as_object_mut() else {
+/// Where a message's enum fields sit: each a path of object keys (`key[]` is every
+/// element of the array at `key`), with the enum's names.
+type EnumPlaces = &'static [(&'static [&'static str], &'static EnumNames)];
+
+const PLAN_ENUMS: EnumPlaces = &[
+    (&["objective"], &OBJECTIVE),
+    (&["links[]", "sense"], &SENSE),
+];
+
+const SCENARIO_ENUMS: EnumPlaces = &[(&["overrides", "objective"], &OBJECTIVE)];
+
+/// Adds the proto prefix to unprefixed enum names at `places`. Returns whether
+/// anything changed, or the path and description of an unknown name.
+fn normalise_enums(message: &mut Value, places: EnumPlaces) -> Result<bool, (String, String)> {
+    let mut changed = false;
+    for (place, names) in places {
+        changed |= normalise_at(message, place, String::new(), names)?;
+    }
+    Ok(changed)
+}
+
+/// [`normalise_enums`] at one place below `value` (found at `path`).
+fn normalise_at(
+    value: &mut Value,
+    place: &[&str],
+    path: String,
+    names: &EnumNames,
+) -> Result<bool, (String, String)> {
+    let Some((&step, rest)) = place.split_first() else {
+        return add_prefix(value, path, names);
+    };
+    let (key, every) = match step.strip_suffix("[]") {
+        Some(key) => (key, true),
+        None => (step, false),
+    };
+    let Some(child) = value.as_object_mut().and_then(|object| object.get_mut(key)) else {
+        return Ok(false);
+    };
+    let path = if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    };
+    if !every {
+        return normalise_at(child, rest, path, names);
+    }
+    let Value::Array(items) = child else {
+        // Wrong types are the deserializer's to judge.
         return Ok(false);
     };
     let mut changed = false;
-    if let Some(objective) = root.get_mut("objective") {
-        changed |= add_prefix(objective, "objective".into(), &OBJECTIVE)?;
-    }
-    if let Some(Value::Array(links)) = root.get_mut("links") {
-        for (l, link) in links.iter_mut().enumerate() {
-            if let Some(sense) = link.get_mut("sense") {
-                changed |= add_prefix(sense, format!("links[{l}].sense"), &SENSE)?;
-            }
-        }
+    for (index, item) in items.iter_mut().enumerate() {
+        changed |= normalise_at(item, rest, format!("{path}[{index}]"), names)?;
     }
     Ok(changed)
 }

@@ -74,7 +74,7 @@ pub fn apply(
     // The default single period exists only implicitly; a cap on it makes it real.
     if plan.periods.is_empty() && !overrides.period_budget_caps.is_empty() {
         plan.periods.push(pb::Period {
-            name: "total".into(),
+            name: crate::model::WHOLE_HORIZON.into(),
             ..pb::Period::default()
         });
     }

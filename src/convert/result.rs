@@ -4,6 +4,7 @@ use crate::analysis::{ConstraintReport, PlanReport, Totals};
 use crate::model::Position;
 use crate::model::{Objective, Sense};
 use crate::pb;
+use crate::program::BoundUnit;
 use crate::solve::Status;
 
 /// The wire form of a solve's report: the `result` of `OptimizeResponse` and the
@@ -59,6 +60,7 @@ pub fn result_to_pb(report: &PlanReport) -> pb::PlanResult {
                 .iter()
                 .map(|relaxation| pb::Relaxation {
                     name: relaxation.name.clone(),
+                    unit: unit_to_pb(relaxation.unit) as i32,
                     bound: tidy(relaxation.bound),
                     alone_bound: relaxation.alone.map(tidy),
                     combined_bound: relaxation.combined.map(tidy),
@@ -173,10 +175,21 @@ pub fn totals_to_pb(totals: &Totals) -> pb::Totals {
     }
 }
 
+/// The wire enum of what a bound counts.
+fn unit_to_pb(unit: BoundUnit) -> pb::BoundUnit {
+    match unit {
+        BoundUnit::Money => pb::BoundUnit::Money,
+        BoundUnit::Units => pb::BoundUnit::Units,
+        BoundUnit::Fraction => pb::BoundUnit::Fraction,
+        BoundUnit::Ratio => pb::BoundUnit::Ratio,
+    }
+}
+
 fn constraint_to_pb(constraint: &ConstraintReport) -> pb::ConstraintResult {
     pb::ConstraintResult {
         name: constraint.name.clone(),
         sense: sense_to_pb(constraint.sense) as i32,
+        unit: unit_to_pb(constraint.unit) as i32,
         value: tidy(constraint.value),
         bound: tidy(constraint.bound),
         slack: tidy(constraint.slack),

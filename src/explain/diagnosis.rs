@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::model::{Plan, Sense};
-use crate::program::{LinExpr, Measure, Program, Row, Var};
+use crate::program::{BoundUnit, LinExpr, Measure, Program, Row, Var};
 use crate::solve::{optimize_expr, remaining, Optimum, SolveError};
 
 /// The diagnosis of an infeasible plan.
@@ -29,6 +29,8 @@ pub struct Diagnosis {
 pub struct Relaxation {
     /// docs/MODEL.md §3 name.
     pub name: String,
+    /// What the bound counts.
+    pub unit: BoundUnit,
     /// The bound as written.
     pub bound: f64,
     /// The nearest bound that alone makes the plan feasible; `None`: moving this
@@ -86,6 +88,7 @@ pub fn diagnose(
         };
         relaxations.push(Relaxation {
             name: named.name.clone(),
+            unit: named.source.unit(),
             bound: named.bound,
             alone,
             combined: None,
@@ -138,7 +141,7 @@ fn relax_alone(
     time_limit: Option<Duration>,
 ) -> Result<Option<f64>, SolveError> {
     let named = &program.named[index];
-    let (lowest, highest) = named.source.domain();
+    let (lowest, highest) = named.source.domain().range();
     match &named.measure {
         Measure::Linear(expr) => {
             // Without the row, how far can the measure go towards the bound?

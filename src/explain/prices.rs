@@ -162,7 +162,7 @@ fn rhs_per_unit(named: &NamedConstraint, denominator: f64) -> f64 {
 /// How far (bound units) side `direction` (+1: up) of `named` is explored: to
 /// the edge of the bound's domain, at most [`FAR`] times its scale and `limit`.
 fn explored(named: &NamedConstraint, direction: f64, limit: Option<f64>) -> f64 {
-    let (lowest, highest) = named.source.domain();
+    let (lowest, highest) = named.source.domain().range();
     let room = if direction > 0.0 {
         highest - named.bound
     } else {
@@ -325,7 +325,7 @@ impl<'a> Prober<'a> {
             .iter()
             .filter_map(|&index| {
                 let named = program.named.get(index)?;
-                let (lowest, highest) = named.source.domain();
+                let (lowest, highest) = named.source.domain().range();
                 let scale = named.bound.abs().max(1.0);
                 let below = (named.bound - lowest).min(WARM_REACH * scale);
                 let above = (highest - named.bound).min(WARM_REACH * scale);

@@ -7,8 +7,10 @@
 //! through the same rules ([`crate::convert::plan_from_pb`]), since the program
 //! builder trusts these invariants.
 
+mod domain;
 mod response;
 
+pub use domain::{Domain, MAX_MAGNITUDE, MIN_MAGNITUDE};
 pub use response::{marginal_return, position, Position};
 
 /// Lexicographic objective of a plan: the first total is optimised, then the second
@@ -70,6 +72,10 @@ pub struct Plan {
     /// What to optimise.
     pub objective: Objective,
 }
+
+/// The name of the one period a plan without periods has (docs/MODEL.md §1): the
+/// whole horizon, as constraint names, results and allocation files call it.
+pub const WHOLE_HORIZON: &str = "total";
 
 /// One planning period.
 #[derive(Debug, Clone, PartialEq)]

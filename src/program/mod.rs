@@ -13,7 +13,7 @@ mod expr;
 pub use engine::Backend;
 pub use expr::LinExpr;
 
-use crate::model::{Plan, Sense};
+use crate::model::{Domain, Plan, Sense};
 
 /// Index of a variable in [`Program::vars`].
 pub type VarId = usize;
@@ -186,11 +186,11 @@ impl ConstraintSource {
         }
     }
 
-    /// The values the bound may take, so that probes and relaxations stay within
-    /// what a plan could say.
-    pub fn domain(self) -> (f64, f64) {
+    /// The values the bound may take (its validity rule), so that probes,
+    /// relaxations and sweeps stay within what a plan could say
+    /// (`domain().range()`).
+    pub fn domain(self) -> Domain {
         use ConstraintSource as Source;
-        const MAX: f64 = 1e15;
         match self {
             Source::BudgetCap
             | Source::PeriodBudgetCap(_)
@@ -198,10 +198,10 @@ impl ConstraintSource {
             | Source::GroupMaxSpend(_)
             | Source::MinRoi
             | Source::DriverMinUnits(..)
-            | Source::DriverMaxUnits(..) => (0.0, MAX),
-            Source::MinMargin | Source::PeriodMinMargin(_) => (-1.0, 1.0 - 1e-9),
-            Source::GroupMinShare(_) | Source::GroupMaxShare(_) => (0.0, 1.0),
-            Source::MinContribution | Source::RevenueTarget | Source::Link(..) => (-MAX, MAX),
+            | Source::DriverMaxUnits(..) => Domain::NonNegative,
+            Source::MinMargin | Source::PeriodMinMargin(_) => Domain::Margin,
+            Source::GroupMinShare(_) | Source::GroupMaxShare(_) => Domain::Fraction,
+            Source::MinContribution | Source::RevenueTarget | Source::Link(..) => Domain::Any,
         }
     }
 

@@ -38,7 +38,8 @@ impl Sweep {
         }
     }
 
-    fn source(self) -> ConstraintSource {
+    /// The constraint it is.
+    pub fn source(self) -> ConstraintSource {
         match self {
             Sweep::BudgetCap => ConstraintSource::BudgetCap,
             Sweep::MinMargin => ConstraintSource::MinMargin,

@@ -1,0 +1,110 @@
+//! An engine's optimum made an exact vertex: nonbasic variables on their bounds,
+//! basic ones solved from the factorised basis, and the optimal face around it.
+
+use super::walk::State;
+use super::{Basis, Column, AT_BOUND};
+use crate::program::{Face, LinExpr, Program};
+
+/// How far (relative) a polished vertex may miss a row or a bound: round-off of
+/// one factorised solve, far inside the verification tolerance.
+const POLISHED: f64 = 1e-9;
+/// Classification tolerances tried in turn when polishing: a variable within
+/// this (relative) distance of a bound is taken to sit on it. An engine's vertex
+/// is within its own feasibility tolerance (about 1e-7 absolute on scaled
+/// values) of the exact one.
+const POLISH_AT_BOUND: [f64; 3] = [1e-9, 1e-7, 1e-6];
+
+/// An exact vertex of a solved linear program and, when asked, the face of its
+/// optimal solutions.
+pub(crate) struct Vertex {
+    /// The values: every nonbasic variable exactly on its bound, the basic ones
+    /// solved from the factorised basis.
+    pub values: Vec<f64>,
+    /// Every optimal solution of the objective (complementary slackness with the
+    /// vertex's optimal duals): these variables at these values, these rows
+    /// tight. `None` when no optimal basis could be completed at the vertex.
+    pub face: Option<Face>,
+}
+
+/// The optimal vertex near `values`, an engine's optimum of `max expr` (`min`
+/// unless `maximise`) over `program`: nonbasic variables snapped onto their
+/// bounds and basic ones recomputed by one factorised solve, so that binding is
+/// exact and prices read a correctly classified basis. `None` when `values` are
+/// not (close to) a vertex, the basis is too large to factorise densely, or the
+/// recomputed values miss a row or bound by more than round-off.
+pub(crate) fn exact_vertex(
+    program: &Program,
+    maximise: bool,
+    expr: &LinExpr,
+    values: &[f64],
+) -> Option<Vertex> {
+    let polished = POLISH_AT_BOUND
+        .iter()
+        .find_map(|&at_bound| polish(program, maximise, expr, values, at_bound))?;
+    let basis = Basis::new(program, maximise, expr, &polished, AT_BOUND)?;
+    let face = State::optimal(&basis).map(|state| state.face());
+    Some(Vertex {
+        values: polished.clone(),
+        face,
+    })
+}
+
+/// The exact vertex near `values` (as [`exact_vertex`], without the face).
+pub(crate) fn polished(program: &Program, values: &[f64]) -> Option<Vec<f64>> {
+    let nothing = LinExpr::default();
+    POLISH_AT_BOUND
+        .iter()
+        .find_map(|&at_bound| polish(program, true, &nothing, values, at_bound))
+}
+
+/// `values` recomputed from the basis classified at `at_bound`, if they meet
+/// every row and bound within [`POLISHED`].
+fn polish(
+    program: &Program,
+    maximise: bool,
+    expr: &LinExpr,
+    values: &[f64],
+    at_bound: f64,
+) -> Option<Vec<f64>> {
+    let basis = Basis::new(program, maximise, expr, values, at_bound)?;
+    let mut polished = values.to_vec();
+    for ((value, column), var) in polished.iter_mut().zip(&basis.columns).zip(&program.vars) {
+        match column {
+            Column::Lower | Column::Fixed => *value = var.lower,
+            Column::Upper => *value = var.upper,
+            Column::Free(_) => {}
+        }
+    }
+    // The pivot rows hold with equality: B x_F = rhs - N x_N.
+    let rhs: Vec<f64> = basis
+        .pivots
+        .iter()
+        .map(|&row| {
+            let program_row = &program.rows[row];
+            let fixed_part: f64 = program_row
+                .expr
+                .terms
+                .iter()
+                .filter(|&&(var, _)| !matches!(basis.columns[var], Column::Free(_)))
+                .map(|&(var, coefficient)| coefficient * polished[var])
+                .sum();
+            program_row.rhs - fixed_part
+        })
+        .collect();
+    let free_values = basis.lu.ftran(&rhs);
+    for (&var, value) in basis.free.iter().zip(free_values) {
+        polished[var] = value;
+    }
+    for (value, var) in polished.iter_mut().zip(&program.vars) {
+        let tolerance = POLISHED * value.abs().max(1.0);
+        if !value.is_finite() || *value < var.lower - tolerance || *value > var.upper + tolerance {
+            return None;
+        }
+        *value = value.clamp(var.lower, var.upper);
+    }
+    let misses = program
+        .rows
+        .iter()
+        .any(|row| row.violation(&polished) > POLISHED * row.scale(&polished));
+    (!misses).then_some(polished)
+}
