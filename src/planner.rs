@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::convert::{self, FieldViolation, Limits, PlanError};
 use crate::error::Error;
+use crate::model::Plan;
 use crate::pb;
 use crate::solve::SolveOptions;
 
@@ -18,16 +19,12 @@ pub fn optimize(
     limits: &Limits,
     time_limit: Option<Duration>,
 ) -> Result<pb::OptimizeResponse, Error> {
-    let plan = request
-        .plan
-        .as_ref()
-        .ok_or_else(|| convert::missing("plan", "a plan"))?;
-    let options = solve_options(request.options.as_ref())?;
-    let plan = convert::plan_from_pb(plan, limits)?;
-    let options = SolveOptions {
-        time_limit: tighter(options.time_limit, time_limit),
-        ..options
-    };
+    let (plan, options) = plan_and_options(
+        request.plan.as_ref(),
+        request.options.as_ref(),
+        limits,
+        time_limit,
+    )?;
     let report = crate::analysis::solve(&plan, &options)?;
     tracing::info!(
         plan = %report.plan_name,
@@ -49,19 +46,19 @@ pub fn evaluate(
     limits: &Limits,
     time_limit: Option<Duration>,
 ) -> Result<pb::EvaluateResponse, Error> {
-    let plan = request
-        .plan
-        .as_ref()
-        .ok_or_else(|| convert::missing("plan", "plan"))?;
+    let (plan, options) = plan_and_options(
+        request.plan.as_ref(),
+        request.options.as_ref(),
+        limits,
+        time_limit,
+    )?;
     let allocation = request
         .allocation
         .as_ref()
-        .ok_or_else(|| convert::missing("allocation", "allocation"))?;
-    let options = solve_options(request.options.as_ref())?;
-    let plan = convert::plan_from_pb(plan, limits)?;
+        .ok_or_else(|| convert::missing("allocation", "an allocation"))?;
     let allocation = convert::allocation_from_pb(allocation, &plan)?;
-    let time_limit = tighter(options.time_limit, time_limit);
-    let evaluation = crate::analysis::evaluate(&plan, &allocation, time_limit, options.solver)?;
+    let evaluation =
+        crate::analysis::evaluate(&plan, &allocation, options.time_limit, options.solver)?;
     tracing::info!(
         plan = %plan.name,
         violations = evaluation.violations.len(),
@@ -79,15 +76,15 @@ pub fn frontier(
     limits: &Limits,
     time_limit: Option<Duration>,
 ) -> Result<pb::FrontierResponse, Error> {
-    let plan = request
-        .plan
-        .as_ref()
-        .ok_or_else(|| convert::missing("plan", "a plan"))?;
-    let options = solve_options(request.options.as_ref())?;
     let (over, from, to) = convert::sweep_from_pb(request)?;
-    let plan = convert::plan_from_pb(plan, limits)?;
-    let time_limit = tighter(options.time_limit, time_limit);
-    let frontier = crate::scenario::frontier(&plan, over, from, to, time_limit, options.solver)?;
+    let (plan, options) = plan_and_options(
+        request.plan.as_ref(),
+        request.options.as_ref(),
+        limits,
+        time_limit,
+    )?;
+    let frontier =
+        crate::scenario::frontier(&plan, over, from, to, options.time_limit, options.solver)?;
     tracing::info!(plan = %plan.name, over = over.name(), points = frontier.points.len(), "frontier");
     Ok(pb::FrontierResponse {
         frontier: Some(convert::frontier_to_pb(&frontier)),
@@ -260,6 +257,24 @@ pub fn server_info(
         queue_capacity: count(pool.queue),
         max_solve_time: Some(pbjson_types::Duration::from(max_solve_time)),
     }
+}
+
+/// The plan a request carries, validated, and its options, with the time limit the
+/// tighter of the request's own and `time_limit` (the caller's).
+fn plan_and_options(
+    plan: Option<&pb::Plan>,
+    options: Option<&pb::SolveOptions>,
+    limits: &Limits,
+    time_limit: Option<Duration>,
+) -> Result<(Plan, SolveOptions), Error> {
+    let plan = plan.ok_or_else(|| convert::missing("plan", "a plan"))?;
+    let options = solve_options(options)?;
+    let plan = convert::plan_from_pb(plan, limits)?;
+    let options = SolveOptions {
+        time_limit: tighter(options.time_limit, time_limit),
+        ..options
+    };
+    Ok((plan, options))
 }
 
 /// The tighter of two optional time limits.

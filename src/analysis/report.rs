@@ -132,6 +132,17 @@ pub struct ConstraintReport {
     pub unpriced_reason: Option<String>,
 }
 
+#[cfg(test)]
+impl PlanReport {
+    /// The constraint named `name` (tests read results by name).
+    pub(crate) fn constraint(&self, name: &str) -> &ConstraintReport {
+        self.constraints
+            .iter()
+            .find(|constraint| constraint.name == name)
+            .unwrap_or_else(|| panic!("no constraint {name}"))
+    }
+}
+
 /// What the solver did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SolverStats {

@@ -1,21 +1,13 @@
 //! Explanation tests on docs/MODEL.md §4 and small variants; expected prices, ranges and
 //! relaxations are worked out by hand beside each assertion.
 
-use crate::analysis::{solve, ConstraintReport, PlanReport};
+use crate::analysis::{solve, PlanReport};
 use crate::model::fixtures::{driver, plan, worked_example};
 use crate::model::Objective;
 use crate::solve::{SolveOptions, Status};
 
 fn solved(plan: &crate::model::Plan) -> PlanReport {
     solve(plan, &SolveOptions::default()).expect("solve")
-}
-
-fn constraint<'a>(report: &'a PlanReport, name: &str) -> &'a ConstraintReport {
-    report
-        .constraints
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no constraint {name}"))
 }
 
 #[track_caller]
@@ -34,14 +26,15 @@ fn budget_price_in_case_one_is_b_rate_between_50_and_450() {
     // 0.8 (150 + 1.5 x) - (50 + x) >= 0.2 (150 + 1.5 x) gives x <= 400, a budget of
     // 450. Lowering it takes money out of b at 1.5 until b = 0 at a budget of 50.
     let report = solved(&worked_example(0.2));
-    let price = constraint(&report, "budget_cap").price.expect("priced");
+    let price = report.constraint("budget_cap").price.expect("priced");
     assert_close(price.up, 1.5);
     assert_close(price.down, 1.5);
     assert_close(price.up_until, 450.0);
     assert_close(price.down_until, 50.0);
     // The margin floor does not bind: 0 both ways, until it reaches the plan's margin
     // 80 / 225 from below.
-    let margin = constraint(&report, "requirements.min_margin")
+    let margin = report
+        .constraint("requirements.min_margin")
         .price
         .expect("priced");
     assert_close(margin.up, 0.0);
@@ -58,13 +51,14 @@ fn margin_price_in_case_two_is_the_derivative_of_revenue() {
     // at m = 0.4; revenue 150 + 1.5 x moves by 1.5 * -468.75 = -703.125 per 1.0 of
     // margin (-7.03 per point), from both sides.
     let report = solved(&worked_example(0.4));
-    let price = constraint(&report, "requirements.min_margin")
+    let price = report
+        .constraint("requirements.min_margin")
         .price
         .expect("priced");
     assert_close(price.up, -703.125);
     assert_close(price.down, -703.125);
     // The budget does not bind (spend 75): 0, and it may fall to 75.
-    let budget = constraint(&report, "budget_cap").price.expect("priced");
+    let budget = report.constraint("budget_cap").price.expect("priced");
     assert_close(budget.up, 0.0);
     assert_close(budget.down, 0.0);
     assert_close(budget.down_until, 75.0);
@@ -79,7 +73,7 @@ fn prices_differ_at_a_kink() {
     let mut plan = worked_example(0.2);
     plan.budget_cap = Some(50.0);
     let report = solved(&plan);
-    let price = constraint(&report, "budget_cap").price.expect("priced");
+    let price = report.constraint("budget_cap").price.expect("priced");
     assert_close(price.up, 1.5);
     assert_close(price.down, 3.0);
     assert_close(price.up_until, 450.0);
@@ -95,7 +89,8 @@ fn prices_of_a_spend_objective_are_in_spend() {
     plan.requirements.revenue_target = Some(180.0);
     plan.objective = Objective::MinimizeSpend;
     let report = solved(&plan);
-    let price = constraint(&report, "requirements.revenue_target")
+    let price = report
+        .constraint("requirements.revenue_target")
         .price
         .expect("priced");
     assert_close(price.up, 1.0 / 1.5);
@@ -113,7 +108,8 @@ fn raising_a_binding_floor_past_what_is_possible_has_no_price() {
     plan.requirements.revenue_target = Some(225.0);
     plan.objective = Objective::MinimizeSpend;
     let report = solved(&plan);
-    let price = constraint(&report, "requirements.revenue_target")
+    let price = report
+        .constraint("requirements.revenue_target")
         .price
         .expect("priced");
     assert_eq!(price.up, None);
@@ -236,7 +232,7 @@ fn integer_plans_are_priced_with_whole_units_fixed() {
     let report = solved(&plan);
     assert!(report.prices_with_integers_fixed);
     // With 3 AEs fixed, the last budget goes to b: 1.5 per unit, both ways.
-    let price = constraint(&report, "budget_cap").price.expect("priced");
+    let price = report.constraint("budget_cap").price.expect("priced");
     assert_close(price.up, 1.5);
     assert_close(price.down, 1.5);
     // ... down to 90, where b has nothing left to give.

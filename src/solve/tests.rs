@@ -4,7 +4,7 @@
 
 use super::*;
 // The report these tests read is composed a layer up: tests only.
-use crate::analysis::{solve, ConstraintReport, PlanReport};
+use crate::analysis::{solve, PlanReport};
 use crate::model::fixtures::{driver, plan, worked_example};
 use crate::model::{Group, Link, LinkTerm, Objective, Plan, Sense};
 
@@ -32,14 +32,6 @@ fn units(report: &PlanReport, id: &str) -> f64 {
         .units
 }
 
-fn constraint<'a>(report: &'a PlanReport, name: &str) -> &'a ConstraintReport {
-    report
-        .constraints
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no constraint {name}"))
-}
-
 #[test]
 fn worked_example_margin_floor_0_2_spends_the_budget() {
     // a's first 50 units earn 3.0 per dollar, then b earns 1.5 until the budget of 100
@@ -53,15 +45,15 @@ fn worked_example_margin_floor_0_2_spends_the_budget() {
     assert_close(report.totals.contribution, 80.0);
     assert_close(report.totals.margin, 80.0 / 225.0);
     assert_close(report.totals.roi, 2.25);
-    assert!(constraint(&report, "budget_cap").binding);
-    assert!(!constraint(&report, "requirements.min_margin").binding);
+    assert!(report.constraint("budget_cap").binding);
+    assert!(!report.constraint("requirements.min_margin").binding);
     // The margin is reported as a fraction: 0.3556 against the floor 0.2.
     assert_close(
-        constraint(&report, "requirements.min_margin").value,
+        report.constraint("requirements.min_margin").value,
         80.0 / 225.0,
     );
     assert_close(
-        constraint(&report, "requirements.min_margin").slack,
+        report.constraint("requirements.min_margin").slack,
         80.0 / 225.0 - 0.2,
     );
 }
@@ -77,9 +69,9 @@ fn worked_example_margin_floor_0_4_binds_the_margin() {
     assert_close(report.totals.revenue, 187.5);
     assert_close(report.totals.spend, 75.0);
     assert_close(report.totals.margin, 0.4);
-    assert!(constraint(&report, "requirements.min_margin").binding);
-    assert!(!constraint(&report, "budget_cap").binding);
-    assert_close(constraint(&report, "budget_cap").slack, 25.0);
+    assert!(report.constraint("requirements.min_margin").binding);
+    assert!(!report.constraint("budget_cap").binding);
+    assert_close(report.constraint("budget_cap").slack, 25.0);
 }
 
 #[test]
@@ -161,7 +153,7 @@ fn minimize_spend_buys_the_target_at_the_best_rates() {
     assert_close(report.totals.spend, 70.0);
     assert_close(report.totals.revenue, 180.0);
     assert_close(units(&report, "b"), 20.0);
-    assert!(constraint(&report, "requirements.revenue_target").binding);
+    assert!(report.constraint("requirements.revenue_target").binding);
 }
 
 #[test]
@@ -189,7 +181,7 @@ fn roi_floor_limits_the_weaker_driver() {
     assert_close(units(&report, "b"), 25.0);
     assert_close(report.totals.revenue, 187.5);
     assert_close(report.totals.roi, 2.5);
-    assert!(constraint(&report, "requirements.min_roi").binding);
+    assert!(report.constraint("requirements.min_roi").binding);
 }
 
 #[test]
@@ -210,7 +202,7 @@ fn group_share_cap_limits_marketing() {
     assert_close(units(&report, "a"), 60.0);
     assert_close(units(&report, "b"), 40.0);
     assert_close(report.totals.revenue, 220.0);
-    let share = constraint(&report, "group[marketing].max_share");
+    let share = report.constraint("group[marketing].max_share");
     assert!(share.binding);
     assert_close(share.value, 0.4);
 }
@@ -231,7 +223,7 @@ fn group_spend_floor_forces_money_into_a_group() {
     let report = solved(&plan);
     assert_close(units(&report, "a"), 70.0);
     assert_close(report.totals.revenue, 215.0);
-    assert!(constraint(&report, "group[field].min_spend").binding);
+    assert!(report.constraint("group[field].min_spend").binding);
 }
 
 #[test]
@@ -259,7 +251,7 @@ fn horizon_link_ties_units_together() {
     let report = solved(&plan);
     assert_close(units(&report, "b"), 100.0 / 3.0);
     assert_close(report.totals.revenue, 650.0 / 3.0);
-    assert!(constraint(&report, "link[b_per_a]").binding);
+    assert!(report.constraint("link[b_per_a]").binding);
 }
 
 #[test]
@@ -270,7 +262,7 @@ fn driver_minimum_forces_units() {
     let report = solved(&plan);
     assert_close(units(&report, "a"), 40.0);
     assert_close(report.totals.revenue, 210.0);
-    assert!(constraint(&report, "driver[b].min_units[total]").binding);
+    assert!(report.constraint("driver[b].min_units[total]").binding);
 }
 
 #[test]
@@ -311,9 +303,9 @@ fn period_caps_and_per_period_links() {
     assert_close(report.totals.spend, 25.0);
     assert_close(report.drivers[0].periods[1].units, 10.0);
     assert_close(report.drivers[1].periods[1].units, 10.0);
-    assert!(constraint(&report, "period[Q1].budget_cap").binding);
-    assert!(constraint(&report, "link[b_le_a][Q2]").binding);
-    assert!(!constraint(&report, "link[b_le_a][Q1]").binding);
+    assert!(report.constraint("period[Q1].budget_cap").binding);
+    assert!(report.constraint("link[b_le_a][Q2]").binding);
+    assert!(!report.constraint("link[b_le_a][Q1]").binding);
     assert_close(report.period_totals[1].revenue, 35.0);
 }
 
@@ -333,7 +325,7 @@ fn period_margin_floor_holds_in_its_period() {
     assert_close(report.drivers[0].periods[1].units, 20.0);
     assert_close(report.totals.revenue, 175.0);
     assert_close(report.period_totals[0].margin, 0.5);
-    assert!(constraint(&report, "period[Q1].min_margin").binding);
+    assert!(report.constraint("period[Q1].min_margin").binding);
 }
 
 #[test]
@@ -675,7 +667,7 @@ fn group_spend_cap_and_share_floor() {
     let report = solved(&plan);
     assert_close(units(&report, "b"), 30.0);
     assert_close(report.totals.revenue, 215.0);
-    assert!(constraint(&report, "group[marketing].max_spend").binding);
+    assert!(report.constraint("group[marketing].max_spend").binding);
     // Group {a} must take at least 80 % of spend instead: with the budget binding,
     // a >= 80 (50 at 3.0, 30 at 1.0), b = 20: revenue 150 + 30 + 30 = 210.
     let mut plan = worked_example(0.2);
@@ -690,7 +682,7 @@ fn group_spend_cap_and_share_floor() {
     let report = solved(&plan);
     assert_close(units(&report, "a"), 80.0);
     assert_close(report.totals.revenue, 210.0);
-    let share = constraint(&report, "group[field].min_share");
+    let share = report.constraint("group[field].min_share");
     assert!(share.binding);
     assert_close(share.value, 0.8);
 }
@@ -722,7 +714,7 @@ fn equal_links_pin_units_together() {
     assert_close(units(&report, "a"), 200.0 / 3.0);
     assert_close(units(&report, "b"), 100.0 / 3.0);
     assert_close(report.totals.revenue, 650.0 / 3.0);
-    assert!(constraint(&report, "link[half]").binding);
+    assert!(report.constraint("link[half]").binding);
 }
 
 /// A bounded knapsack: `items` whole-unit drivers whose revenue per unit is close

@@ -6,11 +6,13 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worked_example_min_margin_0_2_spends_the_whole_budget() {
     let mut server = start().await;
-    let result = optimize(&mut server, worked_example(0.2, None)).await;
+    let plan = worked_example(0.2, None);
+    let name = plan.name.clone();
+    let result = optimize(&mut server, plan).await;
 
     assert_eq!(status(&result), pb::SolveStatus::Optimal, "{result:?}");
     assert!(result.has_solution);
-    assert_eq!(result.plan_name, "worked-example");
+    assert_eq!(result.plan_name, name);
     assert_eq!(result.periods, vec!["total".to_string()]);
 
     // Money goes to the best marginal return first: a's first 50 units (3.0), then b
@@ -424,7 +426,10 @@ async fn result_json_uses_the_proto3_json_mapping() {
     assert!(json["periodTotals"].is_array(), "{json}");
     assert_eq!(json["periodTotals"].as_array().map(Vec::len), Some(1));
     assert_eq!(json["status"], serde_json::json!("SOLVE_STATUS_OPTIMAL"));
-    assert_eq!(json["planName"], serde_json::json!("worked-example"));
+    assert_eq!(
+        json["planName"],
+        serde_json::json!(worked_example(0.2, None).name)
+    );
     assert!(json["totals"]["grossProfit"].is_number(), "{json}");
     assert_eq!(
         json["constraints"][0]["sense"]
