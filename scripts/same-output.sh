@@ -11,11 +11,12 @@
 # SOLVERS (default "auto") lists the engines to run, e.g. SOLVERS="microlp highs".
 # Exits 1 and prints the first differing lines of each plan that differs. A plan
 # whose results differ only in break-even scales that one run's time budget cut
-# short is counted apart, not as a difference.
+# short is counted apart, not as a difference. DROP_FIELDS (e.g. "unit") names
+# JSON keys removed everywhere before comparing: fields a change adds on purpose.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
-    sed -n '2,16p' "$0" >&2
+    sed -n '2,18p' "$0" >&2
     exit 2
 fi
 old=$1 new=$2
@@ -29,7 +30,10 @@ if [ ${#plans[@]} -eq 0 ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-normalise() { jq -S 'del(.solver.solveTime)'; }
+drop=$(printf '"%s",' ${DROP_FIELDS:-} | sed 's/,$//')
+normalise() {
+    jq -S "del(.solver.solveTime) | walk(if type == \"object\" then delpaths([keys_unsorted[] | select(IN($drop)) | [.]]) else . end)"
+}
 without_break_even() { jq -S 'walk(if type == "object" then del(.breakEvenScale) else . end)'; }
 differ=0 same=0 budget=0
 for solver in ${SOLVERS:-auto}; do
