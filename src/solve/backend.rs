@@ -26,7 +26,7 @@ pub(crate) fn solve_stage(
             // The last link of the chain: HiGHS, where it is compiled in.
             #[cfg(feature = "highs")]
             if let Err(SolveError::Backend(error)) = &outcome {
-                tracing::warn!(%error, "microlp failed; solving the stage with HiGHS");
+                tracing::info!(%error, "microlp failed; solving the stage with HiGHS");
                 let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
                 return super::highs::HighsSession::new(program)
                     .solve(holds, objective, direction, left);
@@ -146,7 +146,7 @@ fn solve_microlp(
         let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
         match solve_once(program, holds, objective, direction, left, start, hint) {
             Err(SolveError::Backend(error)) => {
-                tracing::warn!(%error, ?start, "microlp failed; trying its next start");
+                tracing::debug!(%error, ?start, "microlp failed; trying its next start");
                 failure = Some(error);
             }
             outcome => return outcome,

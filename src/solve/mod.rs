@@ -330,7 +330,7 @@ fn solve_stages(
                     Err(error) if solved_stages > 0 => {
                         // A later level fails on the face: hold the earlier optima
                         // by rows instead, on the plan's own program.
-                        tracing::warn!(%error, stage = label, "the level failed on the optimal face; holding the earlier optima by rows");
+                        tracing::info!(%error, stage = label, "the level failed on the optimal face; holding the earlier optima by rows");
                         levels = Levels::holding(program, &solved);
                         let Levels::Holds { solver, holds } = &mut levels else {
                             unreachable!("just set")
