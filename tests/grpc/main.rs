@@ -264,6 +264,40 @@ fn scenario(id: &str, overrides: pb::ScenarioOverrides) -> pb::Scenario {
     }
 }
 
+/// Relative tolerance for prices and bounds, which the explanations derive through
+/// extra solves (and, for a margin, through a product with the revenue).
+const REL: f64 = 1e-6;
+
+#[track_caller]
+fn assert_rel(actual: f64, expected: f64, what: &str) {
+    assert!(
+        (actual - expected).abs() <= REL * expected.abs().max(1.0),
+        "{what}: expected {expected}, got {actual}"
+    );
+}
+
+/// Asserts that an optional field is set and close to `expected`.
+#[track_caller]
+fn assert_some_rel(actual: Option<f64>, expected: f64, what: &str) {
+    match actual {
+        Some(actual) => assert_rel(actual, expected, what),
+        None => panic!("{what}: expected {expected}, got unset"),
+    }
+}
+
+/// Checks both one-sided prices of `name`, and that it was priced.
+#[track_caller]
+fn assert_prices(result: &pb::PlanResult, name: &str, up: f64, down: f64) {
+    let c = constraint(result, name);
+    assert!(c.priced, "{c:?}");
+    assert_some_rel(c.shadow_price_up, up, &format!("{name}.shadow_price_up"));
+    assert_some_rel(
+        c.shadow_price_down,
+        down,
+        &format!("{name}.shadow_price_down"),
+    );
+}
+
 /// The benches' synthetic plans (`benches/common`), for tests that need a plan of
 /// a given size.
 #[path = "../../benches/common/mod.rs"]
