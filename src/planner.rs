@@ -4,13 +4,14 @@
 //! holds logic the other lacks.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::convert::{self, FieldViolation, Limits, PlanError};
 use crate::error::Error;
 use crate::model::Plan;
 use crate::pb;
-use crate::solve::SolveOptions;
+use crate::solve::{Bases, SolveOptions};
 
 /// Solves `request` with at most `time_limit` of wall-clock time (the tighter of
 /// `request.options.time_limit` and this argument, when both are set).
@@ -92,12 +93,16 @@ pub fn frontier(
 }
 
 /// A batch of scenarios ready to run: the base plan validated once, the options
-/// resolved (explanations off: a batch needs totals and allocations only).
+/// resolved (explanations off: a batch needs totals and allocations only), and
+/// the optimal bases of its solved scenarios kept for the next ones (most
+/// what-ifs of one plan keep an earlier optimal basis: then a scenario's first
+/// level is one factorisation, not a solve).
 #[derive(Debug, Clone)]
 pub struct ScenarioBatch {
     base: pb::Plan,
     options: SolveOptions,
     limits: Limits,
+    bases: Arc<Bases>,
 }
 
 /// Checks a batch's base plan and options once, so that a broken base fails the
@@ -133,6 +138,7 @@ pub fn scenario_batch(
             ..options
         },
         limits: *limits,
+        bases: Arc::new(Bases::new()),
     })
 }
 
@@ -191,7 +197,7 @@ impl ScenarioBatch {
             time_limit: tighter(self.options.time_limit, time_limit),
             ..self.options
         };
-        match crate::analysis::solve(&plan, &options) {
+        match crate::analysis::solve_with(&plan, &options, Some(&self.bases)) {
             Ok(report) => convert::scenario_result_to_pb(id, &report),
             Err(error) => {
                 tracing::error!(scenario = id, %error, "scenario solve failed");

@@ -70,6 +70,7 @@ pub fn evaluate(
         stages: 0,
         message: "evaluated".into(),
         first_stage: None,
+        basis_reused: false,
     };
     let mut report = PlanReport::new(plan, &program, &solution, Duration::ZERO);
     report.solver.stages = 0;

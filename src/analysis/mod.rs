@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::explain::{explain, Explanation};
 use crate::model::Plan;
-use crate::solve::{build_program, solve_program, SolveError, SolveOptions};
+use crate::solve::{build_program, solve_program_with, Bases, SolveError, SolveOptions};
 
 /// Explanations may take this many times the solve's own time ...
 pub const EXPLAIN_BUDGET_FACTOR: u32 = 10;
@@ -25,6 +25,16 @@ pub const MIN_EXPLAIN_BUDGET: Duration = Duration::from_secs(2);
 
 /// Solves a validated plan and reports allocation, totals and constraints.
 pub fn solve(plan: &Plan, options: &SolveOptions) -> Result<PlanReport, SolveError> {
+    solve_with(plan, options, None)
+}
+
+/// [`solve`], trying the optimal bases kept in `bases` first (the earlier solves
+/// of a scenario batch) and keeping this solve's there.
+pub fn solve_with(
+    plan: &Plan,
+    options: &SolveOptions,
+    bases: Option<&Bases>,
+) -> Result<PlanReport, SolveError> {
     let started = Instant::now();
     let program = build_program(plan, options.solver)?;
     tracing::debug!(
@@ -34,7 +44,7 @@ pub fn solve(plan: &Plan, options: &SolveOptions) -> Result<PlanReport, SolveErr
         elapsed = ?started.elapsed(),
         "program built"
     );
-    let solution = solve_program(plan, &program, options)?;
+    let solution = solve_program_with(plan, &program, options, bases)?;
     let mut report = PlanReport::new(plan, &program, &solution, started.elapsed());
     if options.explain {
         // Explanations get a budget proportional to the solve itself, and never

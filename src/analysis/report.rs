@@ -158,6 +158,9 @@ pub struct SolverStats {
     pub constraints: usize,
     /// Whether any variable was integer.
     pub mixed_integer: bool,
+    /// Whether the first level was settled from a kept optimal basis instead of
+    /// by the engine (scenario batches).
+    pub basis_reused: bool,
 }
 
 /// Relative tolerance within which a constraint counts as binding.
@@ -197,6 +200,7 @@ impl PlanReport {
                 variables: program.vars.len(),
                 constraints: program.rows.len(),
                 mixed_integer: program.is_mixed_integer(),
+                basis_reused: solution.basis_reused,
             },
         };
         let Some(values) = solution.values.as_deref() else {

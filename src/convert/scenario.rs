@@ -12,6 +12,7 @@ pub fn scenario_result_to_pb(id: &str, report: &PlanReport) -> pb::ScenarioResul
         totals: Some(totals_to_pb(&report.totals)),
         drivers: driver_units_to_pb(report),
         error: None,
+        basis_reused: report.solver.basis_reused,
     }
 }
 
@@ -28,6 +29,7 @@ pub fn scenario_error_to_pb(
         status: pb::SolveStatus::Unspecified as i32,
         totals: None,
         drivers: Vec::new(),
+        basis_reused: false,
         error: Some(pb::ScenarioError {
             code: code.into(),
             message,

@@ -114,6 +114,10 @@ pub struct Face {
     pub fixed: Vec<(VarId, f64)>,
     /// Rows held with equality.
     pub tight: Vec<usize>,
+    /// Whether the face is one point: no nonbasic variable or row at the vertex
+    /// has a zero reduced cost, so fixing and tightening them leaves the basic
+    /// variables one solution. Every later level's optimum is then the vertex.
+    pub single_point: bool,
 }
 
 /// Which field of the plan a named constraint comes from, so that explanations and

@@ -7,6 +7,7 @@
 //! reported.
 
 mod backend;
+mod bases;
 pub(crate) mod basis;
 mod cancel;
 #[cfg(feature = "highs")]
@@ -14,6 +15,7 @@ mod highs;
 mod outcome;
 pub(crate) mod warm;
 
+pub use bases::Bases;
 pub use cancel::{with_cancel, CancelOnDrop, CancelToken};
 
 pub use crate::program::Backend;
@@ -164,6 +166,9 @@ pub struct ProgramSolution {
     /// the first objective alone): explanations of a linear program price from
     /// here instead of solving it again.
     pub first_stage: Option<Vec<f64>>,
+    /// Whether the first level was settled from a kept optimal basis
+    /// ([`Bases`]) instead of by an engine.
+    pub basis_reused: bool,
 }
 
 fn available_names() -> String {
@@ -259,10 +264,31 @@ pub fn solve_program(
     program: &Program,
     options: &SolveOptions,
 ) -> Result<ProgramSolution, SolveError> {
+    solve_program_with(plan, program, options, None)
+}
+
+/// [`solve_program`], first trying the optimal bases kept in `bases` (a batch's
+/// earlier solves of programs of the same shape) on the first level of a linear
+/// program, and keeping this solve's first-level basis there.
+pub fn solve_program_with(
+    plan: &Plan,
+    program: &Program,
+    options: &SolveOptions,
+    bases: Option<&Bases>,
+) -> Result<ProgramSolution, SolveError> {
     let mut first_stage = None;
-    let solution = solve_stages(plan, program, options, &mut first_stage)?;
+    let mut basis_reused = false;
+    let solution = solve_stages(
+        plan,
+        program,
+        options,
+        bases,
+        &mut first_stage,
+        &mut basis_reused,
+    )?;
     Ok(ProgramSolution {
         first_stage: first_stage.filter(|_| solution.values.is_some()),
+        basis_reused,
         ..solution
     })
 }
@@ -298,7 +324,9 @@ fn solve_stages(
     plan: &Plan,
     program: &Program,
     options: &SolveOptions,
+    bases: Option<&Bases>,
     first_stage: &mut Option<Vec<f64>>,
+    basis_reused: &mut bool,
 ) -> Result<ProgramSolution, SolveError> {
     let deadline = options.time_limit.map(|limit| Instant::now() + limit);
     // With one gross margin for every driver, any two of revenue, spend and
@@ -307,7 +335,7 @@ fn solve_stages(
         .drivers
         .windows(2)
         .all(|pair| pair[0].gross_margin == pair[1].gross_margin);
-    let stage_count = if uniform_margin { 2 } else { 3 };
+    let stage_count: u32 = if uniform_margin { 2 } else { 3 };
 
     let mut levels = if program.is_mixed_integer() {
         Levels::holding(program, &[])
@@ -322,9 +350,22 @@ fn solve_stages(
     let mut partial: Option<&str> = None;
     for (direction, objective, label) in stages(plan.objective, program)
         .into_iter()
-        .take(stage_count)
+        .take(stage_count as usize)
     {
+        // The first level of a linear program, settled by a kept basis that is
+        // still optimal for it: no engine call.
+        let reused = match (&levels, bases) {
+            (Levels::Faces(face), Some(bases)) if solved_stages == 0 => {
+                bases.settle(face, direction == Direction::Maximise, objective)
+            }
+            _ => None,
+        };
+        if solved_stages == 0 {
+            *basis_reused = reused.is_some();
+        }
         let outcome = match &mut levels {
+            // The values are the reused vertex's, taken below.
+            _ if reused.is_some() => StageOutcome::Optimal(Vec::new()),
             Levels::Faces(face) => {
                 match stage(face, &[], objective, direction, remaining(deadline)) {
                     Err(error) if solved_stages > 0 => {
@@ -361,6 +402,7 @@ fn solve_stages(
         };
         tracing::debug!(stage = label, outcome = outcome.name(), "level solved");
         let mut values = match outcome {
+            StageOutcome::Optimal(_) if reused.is_some() => Vec::new(),
             StageOutcome::Optimal(values) => values,
             StageOutcome::Unbounded => {
                 let message = format!(
@@ -429,13 +471,40 @@ fn solve_stages(
         // is solved over its optimal face; where that cannot be done, the
         // remaining levels hold the optima by rows.
         let mut to_rows = false;
+        // Whether this level's optimum is the only one, which settles the later
+        // levels without solving them.
+        let mut unique = false;
         if let Levels::Faces(face) = &mut levels {
             let maximise = direction == Direction::Maximise;
-            match basis::exact_vertex(face, maximise, objective, &values) {
+            let vertex = match reused {
+                Some((vertex, shape)) => {
+                    if let Some(bases) = bases {
+                        bases.record(shape);
+                    }
+                    Some(vertex)
+                }
+                None => {
+                    let vertex = basis::exact_vertex(face, maximise, objective, &values);
+                    if let (Some(vertex), Some(bases), 0) = (&vertex, bases, solved_stages) {
+                        if vertex.face.is_some() {
+                            bases.record(basis::BasisShape::at(
+                                face,
+                                &vertex.values,
+                                basis::AT_BOUND,
+                            ));
+                        }
+                    }
+                    vertex
+                }
+            };
+            match vertex {
                 Some(vertex) => {
                     values = vertex.values;
                     match vertex.face {
-                        Some(optimal) => **face = face.restricted(&optimal),
+                        Some(optimal) => {
+                            unique = optimal.single_point;
+                            **face = face.restricted(&optimal);
+                        }
                         None => to_rows = true,
                     }
                 }
@@ -460,6 +529,13 @@ fn solve_stages(
         }
         best = Some(values);
         solved_stages += 1;
+        if unique {
+            // The optimal face is this one vertex: every later level's feasible
+            // set is that point, so its optimum is known without an engine call.
+            tracing::debug!(stage = label, "a unique optimum settles the later levels");
+            solved_stages = stage_count;
+            break;
+        }
     }
     match best {
         Some(values) if program.is_mixed_integer() => {
@@ -511,8 +587,8 @@ fn refine_continuous(
     let mut whole = program.with_full_segments_marked(values.clone());
     clean(program, &mut whole, 0.0);
     let fixed = program.with_integers_fixed(&whole);
-    let mut ignored = None;
-    match solve_stages(plan, &fixed, options, &mut ignored) {
+    let (mut ignored, mut reused) = (None, false);
+    match solve_stages(plan, &fixed, options, None, &mut ignored, &mut reused) {
         Ok(ProgramSolution {
             status: Status::Optimal,
             values: Some(refined),
@@ -657,6 +733,7 @@ fn no_plan(status: Status, message: &str) -> ProgramSolution {
         stages: 0,
         message: message.to_string(),
         first_stage: None,
+        basis_reused: false,
     }
 }
 
@@ -696,6 +773,7 @@ fn finish(
         stages,
         message,
         first_stage: None,
+        basis_reused: false,
     })
 }
 

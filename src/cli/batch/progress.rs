@@ -13,6 +13,8 @@ pub(super) struct Progress {
     pub(super) done: usize,
     pub(super) failed: usize,
     infeasible: usize,
+    /// Scenarios whose first level an earlier scenario's optimal basis settled.
+    reused: usize,
     started: Instant,
     last_line: Instant,
     last_step: usize,
@@ -40,6 +42,7 @@ impl Progress {
             done: 0,
             failed: 0,
             infeasible: 0,
+            reused: 0,
             started: now,
             last_line: now,
             last_step: 0,
@@ -48,6 +51,9 @@ impl Progress {
 
     pub(super) fn record(&mut self, result: &pb::ScenarioResult) {
         self.done += 1;
+        if result.basis_reused {
+            self.reused += 1;
+        }
         if result.error.is_some() {
             self.failed += 1;
         } else if result.status == pb::SolveStatus::Infeasible as i32 {
@@ -83,12 +89,14 @@ impl Progress {
         let seconds = elapsed.as_secs_f64();
         format!(
             "batch: {} of {} scenario(s) done in {seconds:.1} s ({:.1}/s): {} failed, {} \
-             infeasible{}",
+             infeasible; {} settled from an earlier optimal basis, {} by the solver{}",
             self.done,
             self.total,
             self.done as f64 / seconds.max(1e-9),
             self.failed,
             self.infeasible,
+            self.reused,
+            self.done - self.reused - self.failed,
             if self.skipped > 0 {
                 format!("; {} skipped (already in the output)", self.skipped)
             } else {

@@ -28,11 +28,11 @@ use crate::model::Objective;
 use crate::program::{LinExpr, Program};
 use crate::solve::first_objective;
 use lu::Lu;
-pub(crate) use vertex::{exact_vertex, polished};
+pub(crate) use vertex::{exact_vertex, polished, vertex_at, Vertex};
 use walk::{Scratch, State};
 
 /// A variable counts as at a bound within this (relative) distance.
-const AT_BOUND: f64 = 1e-9;
+pub(crate) const AT_BOUND: f64 = 1e-9;
 /// Pivots smaller than this (relative to the column) mean the free columns are not
 /// independent: the values are not a vertex, or too ill-conditioned to trust.
 const PIVOT: f64 = 1e-9;
@@ -112,6 +112,48 @@ pub(crate) fn basis_sides(
     )
 }
 
+/// Where a vertex's variables and rows stand: each variable on a bound or free
+/// (strictly inside its bounds), and the rows that are tight. The shape of one
+/// program's optimum is a guess at the optimal basis of another with the same
+/// variables and rows (a scenario of the same plan: other bounds, other
+/// coefficients), which [`vertex_at`] tries and certifies.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BasisShape {
+    columns: Vec<Column>,
+    tight: Vec<usize>,
+}
+
+impl BasisShape {
+    /// The shape of `program` at `values`: a variable within `at_bound`
+    /// (relative) of a bound counts as at it.
+    pub(crate) fn at(program: &Program, values: &[f64], at_bound: f64) -> BasisShape {
+        let columns = program
+            .vars
+            .iter()
+            .zip(values)
+            .map(|(var, &x)| {
+                let tolerance = at_bound * x.abs().max(1.0);
+                let at_lower = x - var.lower <= tolerance;
+                let at_upper = var.upper - x <= tolerance;
+                match (at_lower, at_upper) {
+                    (true, true) if var.upper - var.lower <= tolerance => Column::Fixed,
+                    (true, _) => Column::Lower,
+                    (_, true) => Column::Upper,
+                    _ => Column::Free(0),
+                }
+            })
+            .collect();
+        let tight = program
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| row.is_tight(values))
+            .map(|(index, _)| index)
+            .collect();
+        BasisShape { columns, tight }
+    }
+}
+
 /// A basis at a vertex, factorised: the free variables and the tight rows that
 /// pivot on them. [`State`] completes it into an optimal basis.
 struct Basis<'a> {
@@ -148,8 +190,25 @@ impl<'a> Basis<'a> {
         values: &'a [f64],
         at_bound: f64,
     ) -> Option<Basis<'a>> {
+        if values.len() != program.vars.len() {
+            return None;
+        }
+        let shape = BasisShape::at(program, values, at_bound);
+        Basis::with_shape(program, maximise, expr, values, &shape)
+    }
+
+    /// The basis of `shape` on `program` at `values`: the shape's free variables
+    /// over its tight rows, factorised. `None` when the shape does not fit the
+    /// program or its tight rows do not determine its free variables.
+    fn with_shape(
+        program: &'a Program,
+        maximise: bool,
+        expr: &LinExpr,
+        values: &'a [f64],
+        shape: &BasisShape,
+    ) -> Option<Basis<'a>> {
         let n = program.vars.len();
-        if values.len() != n {
+        if values.len() != n || shape.columns.len() != n {
             return None;
         }
         let sign = if maximise { 1.0 } else { -1.0 };
@@ -159,23 +218,15 @@ impl<'a> Basis<'a> {
         }
 
         let mut free = Vec::new();
-        let columns: Vec<Column> = program
-            .vars
+        let columns: Vec<Column> = shape
+            .columns
             .iter()
-            .zip(values)
-            .map(|(var, &x)| {
-                let tolerance = at_bound * x.abs().max(1.0);
-                let at_lower = x - var.lower <= tolerance;
-                let at_upper = var.upper - x <= tolerance;
-                match (at_lower, at_upper) {
-                    (true, true) if var.upper - var.lower <= tolerance => Column::Fixed,
-                    (true, _) => Column::Lower,
-                    (_, true) => Column::Upper,
-                    _ => {
-                        free.push(0);
-                        Column::Free(free.len() - 1)
-                    }
+            .map(|column| match column {
+                Column::Free(_) => {
+                    free.push(0);
+                    Column::Free(free.len() - 1)
                 }
+                other => *other,
             })
             .collect();
         for (var, column) in columns.iter().enumerate() {
@@ -186,15 +237,17 @@ impl<'a> Basis<'a> {
 
         let mut by_column: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
         let mut activity = Vec::with_capacity(program.rows.len());
-        let mut tight = Vec::new();
+        for row in &program.rows {
+            activity.push(row.expr.eval(values));
+        }
         for (index, row) in program.rows.iter().enumerate() {
             for &(var, coefficient) in &row.expr.terms {
                 by_column.get_mut(var)?.push((index, coefficient));
             }
-            activity.push(row.expr.eval(values));
-            if row.is_tight(values) {
-                tight.push(index);
-            }
+        }
+        let tight = &shape.tight;
+        if tight.iter().any(|&row| row >= program.rows.len()) {
+            return None;
         }
         let k = free.len();
         if k > tight.len() || tight.len().saturating_mul(k) > MAX_DENSE {

@@ -2,7 +2,7 @@
 //! basic ones solved from the factorised basis, and the optimal face around it.
 
 use super::walk::State;
-use super::{Basis, Column, AT_BOUND};
+use super::{Basis, BasisShape, Column, AT_BOUND};
 use crate::program::{Face, LinExpr, Program};
 
 /// How far (relative) a polished vertex may miss a row or a bound: round-off of
@@ -95,16 +95,85 @@ fn polish(
     for (&var, value) in basis.free.iter().zip(free_values) {
         polished[var] = value;
     }
-    for (value, var) in polished.iter_mut().zip(&program.vars) {
+    meets_every_row_and_bound(program, &mut polished).then_some(polished)
+}
+
+/// Whether `values` meet every bound and row of `program` within [`POLISHED`];
+/// values within that of a bound are put on it.
+fn meets_every_row_and_bound(program: &Program, values: &mut [f64]) -> bool {
+    for (value, var) in values.iter_mut().zip(&program.vars) {
         let tolerance = POLISHED * value.abs().max(1.0);
         if !value.is_finite() || *value < var.lower - tolerance || *value > var.upper + tolerance {
-            return None;
+            return false;
         }
         *value = value.clamp(var.lower, var.upper);
     }
-    let misses = program
+    !program
         .rows
         .iter()
-        .any(|row| row.violation(&polished) > POLISHED * row.scale(&polished));
-    (!misses).then_some(polished)
+        .any(|row| row.violation(values) > POLISHED * row.scale(values))
+}
+
+/// The optimum of `max expr` (`min` unless `maximise`) over `program` read off
+/// the basis `shape` — the shape of another program's optimum, such as the base
+/// plan of a scenario batch — when that basis is still optimal: the variables at
+/// a bound put on `program`'s bounds, the free ones solved from the shape's
+/// tight rows with `program`'s coefficients and right-hand sides, the result
+/// checked against every row and bound, and certified optimal by an optimal
+/// basis at it (no reduced cost of the wrong sign). One factorisation instead of
+/// a solve; `None` whenever any of that fails (then the caller solves).
+pub(crate) fn vertex_at(
+    program: &Program,
+    maximise: bool,
+    expr: &LinExpr,
+    shape: &BasisShape,
+) -> Option<Vertex> {
+    if shape.columns.len() != program.vars.len() {
+        return None;
+    }
+    let mut values = Vec::with_capacity(program.vars.len());
+    for (column, var) in shape.columns.iter().zip(&program.vars) {
+        let value = match column {
+            Column::Lower | Column::Fixed => var.lower,
+            Column::Upper => var.upper,
+            Column::Free(_) => 0.0,
+        };
+        if !value.is_finite() {
+            return None;
+        }
+        values.push(value);
+    }
+    let free_values = {
+        let basis = Basis::with_shape(program, maximise, expr, &values, shape)?;
+        // The pivot rows hold with equality: B x_F = rhs - N x_N.
+        let rhs: Vec<f64> = basis
+            .pivots
+            .iter()
+            .map(|&row| {
+                let program_row = &program.rows[row];
+                let fixed_part: f64 = program_row
+                    .expr
+                    .terms
+                    .iter()
+                    .filter(|&&(var, _)| !matches!(basis.columns[var], Column::Free(_)))
+                    .map(|&(var, coefficient)| coefficient * values[var])
+                    .sum();
+                program_row.rhs - fixed_part
+            })
+            .collect();
+        let solved = basis.lu.ftran(&rhs);
+        basis.free.iter().copied().zip(solved).collect::<Vec<_>>()
+    };
+    for (var, value) in free_values {
+        values[var] = value;
+    }
+    if !meets_every_row_and_bound(program, &mut values) {
+        return None;
+    }
+    let basis = Basis::new(program, maximise, expr, &values, AT_BOUND)?;
+    let face = State::optimal(&basis)?.face();
+    Some(Vertex {
+        values: values.clone(),
+        face: Some(face),
+    })
 }

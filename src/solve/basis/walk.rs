@@ -256,7 +256,11 @@ impl<'b, 'a> State<'b, 'a> {
             })
             .map(|(row, _)| row)
             .collect();
-        Face { fixed, tight }
+        Face {
+            fixed,
+            tight,
+            single_point: self.zero.is_empty(),
+        }
     }
 
     /// A tie at `blocker` (position, reaching its upper bound; `rho` its row of
