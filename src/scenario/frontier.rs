@@ -9,12 +9,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::analysis::{solve, PlanReport};
+use crate::analysis::{solve_with, PlanReport};
 use crate::explain::rate_ahead;
 use crate::model::{Objective, Plan};
 use crate::program::{ConstraintSource, Program};
 use crate::solve::{
-    build_program, expired, remaining, SolveError, SolveOptions, SolverChoice, Status,
+    build_program, expired, remaining, Bases, SolveError, SolveOptions, SolverChoice, Status,
 };
 
 /// The bound a frontier sweeps.
@@ -122,6 +122,7 @@ pub fn frontier(
         over,
         deadline,
         solver,
+        bases: Bases::new(),
     };
     // Slopes can be followed only where the curve is piecewise linear and concave:
     // a linear program swept over a right-hand side. Whole-unit drivers make it a
@@ -147,6 +148,9 @@ struct Sweeper<'a> {
     over: Sweep,
     deadline: Option<Instant>,
     solver: SolverChoice,
+    /// The optimal bases of the points solved so far: a point near another
+    /// mostly keeps its basis, and then needs no engine call.
+    bases: Bases,
 }
 
 impl Sweeper<'_> {
@@ -158,14 +162,19 @@ impl Sweeper<'_> {
         expired(self.deadline)
     }
 
-    /// The full solve (no explanations) at `bound`.
+    /// The full solve (no explanations) at `bound`, from the bases of the points
+    /// solved so far when they still fit.
     fn report_at(&self, bound: f64) -> Result<PlanReport, SolveError> {
+        self.solve_at(bound, Some(&self.bases))
+    }
+
+    fn solve_at(&self, bound: f64, bases: Option<&Bases>) -> Result<PlanReport, SolveError> {
         let options = SolveOptions {
             time_limit: self.time_left(),
             explain: false,
             solver: self.solver,
         };
-        solve(&self.over.apply(self.plan, bound), &options)
+        solve_with(&self.over.apply(self.plan, bound), &options, bases)
     }
 
     fn point(&self, bound: f64, slope_after: Option<f64>) -> Result<FrontierPoint, SolveError> {
@@ -178,8 +187,11 @@ impl Sweeper<'_> {
         })
     }
 
+    /// Whether the plan is feasible at `bound`, as the engine says: the
+    /// feasibility boundary is then where the slopes' own solves (`rate_ahead`)
+    /// find a plan, not a round-off away on the other side.
     fn feasible_at(&self, bound: f64) -> Result<bool, SolveError> {
-        Ok(self.report_at(bound)?.status == Status::Optimal)
+        Ok(self.solve_at(bound, None)?.status == Status::Optimal)
     }
 
     /// The boundary between feasible and infeasible bounds in `[low, high]`, given
@@ -374,6 +386,7 @@ impl Sweeper<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::solve;
     use crate::model::fixtures::worked_example;
 
     fn near(a: f64, b: f64) -> bool {

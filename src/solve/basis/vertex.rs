@@ -95,14 +95,20 @@ fn polish(
     for (&var, value) in basis.free.iter().zip(free_values) {
         polished[var] = value;
     }
-    meets_every_row_and_bound(program, &mut polished).then_some(polished)
+    meets_every_row_and_bound(program, &mut polished, POLISHED).then_some(polished)
 }
 
-/// Whether `values` meet every bound and row of `program` within [`POLISHED`];
+/// How far (relative) a vertex read off another program's basis may miss a row
+/// or a bound: round-off only. An engine would call a program that such a vertex
+/// misses by more infeasible (a frontier's bisection finds its feasibility
+/// boundary this way), so only a clear fit settles a program without one.
+const SETTLED: f64 = 1e-12;
+
+/// Whether `values` meet every bound and row of `program` within `relative`;
 /// values within that of a bound are put on it.
-fn meets_every_row_and_bound(program: &Program, values: &mut [f64]) -> bool {
+fn meets_every_row_and_bound(program: &Program, values: &mut [f64], relative: f64) -> bool {
     for (value, var) in values.iter_mut().zip(&program.vars) {
-        let tolerance = POLISHED * value.abs().max(1.0);
+        let tolerance = relative * value.abs().max(1.0);
         if !value.is_finite() || *value < var.lower - tolerance || *value > var.upper + tolerance {
             return false;
         }
@@ -111,7 +117,7 @@ fn meets_every_row_and_bound(program: &Program, values: &mut [f64]) -> bool {
     !program
         .rows
         .iter()
-        .any(|row| row.violation(values) > POLISHED * row.scale(values))
+        .any(|row| row.violation(values) > relative * row.scale(values))
 }
 
 /// The optimum of `max expr` (`min` unless `maximise`) over `program` read off
@@ -167,7 +173,7 @@ pub(crate) fn vertex_at(
     for (var, value) in free_values {
         values[var] = value;
     }
-    if !meets_every_row_and_bound(program, &mut values) {
+    if !meets_every_row_and_bound(program, &mut values, SETTLED) {
         return None;
     }
     let basis = Basis::new(program, maximise, expr, &values, AT_BOUND)?;
