@@ -138,10 +138,20 @@ fn solve_microlp(
             Start::Surrogate,
             Start::ScaledRows,
             Start::Reversed,
+            Start::ScaledColumns,
         ]
     } else {
-        &[Start::AsWritten, Start::ScaledRows, Start::Reversed]
+        &[
+            Start::AsWritten,
+            Start::ScaledRows,
+            Start::Reversed,
+            Start::ScaledColumns,
+        ]
     };
+    // An optimum that breaks one of the program's own rows (microlp's answer is
+    // wrong, not just rounded) is a failed start too; it is returned, to be
+    // refused by the verification, only when no other start does better.
+    let mut unverified = None;
     for &start in starts {
         let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
         match solve_once(program, holds, objective, direction, left, start, hint) {
@@ -149,10 +159,20 @@ fn solve_microlp(
                 tracing::debug!(%error, ?start, "microlp failed; trying its next start");
                 failure = Some(error);
             }
+            Ok(StageOutcome::Optimal(values)) if breaks_a_row(program, &values) => {
+                tracing::debug!(
+                    ?start,
+                    "microlp's optimum breaks a row; trying its next start"
+                );
+                unverified.get_or_insert(StageOutcome::Optimal(values));
+            }
             outcome => return outcome,
         }
     }
-    Err(SolveError::Backend(failure.unwrap_or_default()))
+    match unverified {
+        Some(outcome) => Ok(outcome),
+        None => Err(SolveError::Backend(failure.unwrap_or_default())),
+    }
 }
 
 /// How a stage is handed to microlp. Every start is the same program; they differ
@@ -168,6 +188,14 @@ enum Start {
     /// Rows and variables in reverse order, as written: other entering and
     /// leaving choices among ties, another factorisation order.
     Reversed,
+    /// Each continuous variable measured in a power of two of its own units, so
+    /// that its largest coefficient is near 1 (microlp scales rows itself, never
+    /// columns), and each row divided by its largest coefficient: a plan with
+    /// money in the billions beside unit counts gives bases of wildly different
+    /// column sizes, which microlp's LU can call singular, and integral
+    /// candidates its own validation refuses. (Found by the realistic long run:
+    /// plans moved to a diagnosis's far bound.)
+    ScaledColumns,
     /// For a constant objective only: the rows as written, minimising each
     /// variable's distance from a finite bound of its box (per its box's size), an
     /// objective bounded below, so it never turns a feasible program unbounded.
@@ -232,6 +260,12 @@ fn solve_once(
         Direction::Minimise => microlp::OptimizationDirection::Minimize,
     });
     let reversed = start == Start::Reversed;
+    // A variable's value is `scale` times microlp's.
+    let scales = if start == Start::ScaledColumns {
+        column_scales(program, holds)
+    } else {
+        vec![1.0; program.vars.len()]
+    };
     let mut order: Vec<usize> = (0..program.vars.len()).collect();
     if reversed {
         order.reverse();
@@ -239,7 +273,8 @@ fn solve_once(
     let mut vars: Vec<Option<microlp::Variable>> = vec![None; program.vars.len()];
     for index in order {
         let var = &program.vars[index];
-        let cost = costs[index];
+        let scale = scales[index];
+        let cost = costs[index] * scale;
         vars[index] = Some(if var.integer {
             let (Some(lower), Some(upper)) = (whole(var.lower.ceil()), whole(var.upper.floor()))
             else {
@@ -252,7 +287,7 @@ fn solve_once(
             }
             problem.add_integer_var(cost, (lower, upper))
         } else {
-            problem.add_var(cost, (var.lower, var.upper))
+            problem.add_var(cost, (var.lower / scale, var.upper / scale))
         });
     }
     let vars: Vec<microlp::Variable> = vars.into_iter().flatten().collect();
@@ -262,7 +297,7 @@ fn solve_once(
     }
     for row in rows {
         let largest = row.largest_coefficient();
-        let factor = if start == Start::ScaledRows && largest > 0.0 {
+        let factor = if matches!(start, Start::ScaledRows | Start::ScaledColumns) && largest > 0.0 {
             1.0 / largest
         } else {
             1.0
@@ -279,8 +314,10 @@ fn solve_once(
                 _ => {
                     if let Some((last, sum)) = merged {
                         if sum != 0.0 {
-                            if let Some(&variable) = vars.get(last) {
-                                expr.add(variable, sum * factor);
+                            if let (Some(&variable), Some(&scale)) =
+                                (vars.get(last), scales.get(last))
+                            {
+                                expr.add(variable, sum * factor * scale);
                             }
                         }
                     }
@@ -309,8 +346,9 @@ fn solve_once(
             let values: Vec<f64> = vars
                 .iter()
                 .zip(&program.vars)
-                .map(|(&variable, var)| {
-                    let value = solution.var_value_raw(variable);
+                .zip(&scales)
+                .map(|((&variable, var), &scale)| {
+                    let value = solution.var_value_raw(variable) * scale;
                     // A whole-unit value within microlp's integrality tolerance is
                     // the whole number it stands for (the plan is verified after).
                     if var.integer && (value - value.round()).abs() <= 1e-6 {
@@ -334,6 +372,39 @@ fn solve_once(
         Err(microlp::Error::Unbounded) => Ok(StageOutcome::Unbounded),
         Err(error) => Err(SolveError::Backend(error.to_string())),
     }
+}
+
+/// Whether `values`, cleaned as a reported plan is, break a bound or a row of
+/// `program` by more than the verification allows.
+fn breaks_a_row(program: &Program, values: &[f64]) -> bool {
+    let mut cleaned = values.to_vec();
+    super::clean(program, &mut cleaned, 1e-9);
+    super::first_violation(program, &cleaned, super::VERIFY_TOLERANCE).is_some()
+}
+
+/// For [`Start::ScaledColumns`]: per variable, the power of two nearest the
+/// reciprocal of its largest coefficient in the rows (1 for whole-unit variables,
+/// whose values must stay whole, and for variables in no row).
+fn column_scales(program: &Program, holds: &[Row]) -> Vec<f64> {
+    let mut largest = vec![0.0_f64; program.vars.len()];
+    for row in program.rows.iter().chain(holds) {
+        for &(var, coefficient) in &row.expr.terms {
+            if let Some(slot) = largest.get_mut(var) {
+                *slot = slot.max(coefficient.abs());
+            }
+        }
+    }
+    largest
+        .iter()
+        .zip(&program.vars)
+        .map(|(&largest, var)| {
+            if var.integer || largest == 0.0 || !largest.is_finite() {
+                1.0
+            } else {
+                (-largest.log2().round()).exp2()
+            }
+        })
+        .collect()
 }
 
 /// `bound` as microlp's whole-unit bound: infinite ones as its widest, finite ones
