@@ -70,7 +70,8 @@ const CI_CASES: u64 = 24;
 /// microlp called the first three singular from every start (fixed by the
 /// scaled-columns start); the next ones failed their diagnoses' re-solves with a
 /// singular basis, an integral candidate microlp's own validation refused, or an
-/// optimum that broke a row (fixed by retrying the next start).
+/// optimum that broke a row (fixed by retrying the next start); the last one
+/// panicked inside microlp (now a failed start).
 const REGRESSION_SEEDS: &[u64] = &[
     585_574_524_806,
     585_574_524_838,
@@ -79,6 +80,7 @@ const REGRESSION_SEEDS: &[u64] = &[
     585_574_569_109,
     585_574_569_834,
     585_574_569_878,
+    302_411_200_479,
 ];
 /// In CI, the constraints whose prices, and the relaxations whose bounds, are
 /// re-solved per plan and engine (a sample, drawn from the plan's seed).

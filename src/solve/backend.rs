@@ -139,6 +139,7 @@ fn solve_microlp(
             Start::ScaledRows,
             Start::Reversed,
             Start::ScaledColumns,
+            Start::Shuffled,
         ]
     } else {
         &[
@@ -146,15 +147,28 @@ fn solve_microlp(
             Start::ScaledRows,
             Start::Reversed,
             Start::ScaledColumns,
+            Start::Shuffled,
         ]
     };
     // An optimum that breaks one of the program's own rows (microlp's answer is
     // wrong, not just rounded) is a failed start too; it is returned, to be
     // refused by the verification, only when no other start does better.
     let mut unverified = None;
+    // Whole units: a scrambled order can send microlp's branch and bound off for
+    // the whole time limit, where a failure hands the level to the whole-units-
+    // fixed fallback at once; it is tried on linear programs only.
+    let integer = program.is_mixed_integer();
     for &start in starts {
+        if integer && start == Start::Shuffled {
+            continue;
+        }
         let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
-        match solve_once(program, holds, objective, direction, left, start, hint) {
+        // A panic inside microlp (an assertion on its pivoting state) is a failed
+        // start like an error: the next start pivots differently.
+        let outcome = super::contain(Backend::Microlp, || {
+            solve_once(program, holds, objective, direction, left, start, hint)
+        });
+        match outcome {
             Err(SolveError::Backend(error)) => {
                 tracing::debug!(%error, ?start, "microlp failed; trying its next start");
                 failure = Some(error);
@@ -196,10 +210,28 @@ enum Start {
     /// candidates its own validation refuses. (Found by the realistic long run:
     /// plans moved to a diagnosis's far bound.)
     ScaledColumns,
+    /// Rows and variables in a fixed scrambled order, rows and columns scaled as
+    /// in [`Start::ScaledColumns`]: the last start, for a linear program every
+    /// ordered start met a singular basis on.
+    Shuffled,
     /// For a constant objective only: the rows as written, minimising each
     /// variable's distance from a finite bound of its box (per its box's size), an
     /// objective bounded below, so it never turns a feasible program unbounded.
     Surrogate,
+}
+
+/// A fixed scrambled order of `0..n` (the same on every run): indices sorted by
+/// a hash of themselves.
+fn scrambled(n: usize) -> Vec<usize> {
+    let hash = |index: usize| {
+        let mut z = (index as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&index| hash(index));
+    order
 }
 
 /// The objective of [`Start::Surrogate`] for `program`'s variables.
@@ -261,7 +293,8 @@ fn solve_once(
     });
     let reversed = start == Start::Reversed;
     // A variable's value is `scale` times microlp's.
-    let scales = if start == Start::ScaledColumns {
+    let scaled = matches!(start, Start::ScaledColumns | Start::Shuffled);
+    let scales = if scaled {
         column_scales(program, holds)
     } else {
         vec![1.0; program.vars.len()]
@@ -269,6 +302,9 @@ fn solve_once(
     let mut order: Vec<usize> = (0..program.vars.len()).collect();
     if reversed {
         order.reverse();
+    }
+    if start == Start::Shuffled {
+        order = scrambled(program.vars.len());
     }
     let mut vars: Vec<Option<microlp::Variable>> = vec![None; program.vars.len()];
     for index in order {
@@ -295,9 +331,15 @@ fn solve_once(
     if reversed {
         rows.reverse();
     }
+    if start == Start::Shuffled {
+        rows = scrambled(rows.len())
+            .into_iter()
+            .map(|index| rows[index])
+            .collect();
+    }
     for row in rows {
         let largest = row.largest_coefficient();
-        let factor = if matches!(start, Start::ScaledRows | Start::ScaledColumns) && largest > 0.0 {
+        let factor = if (start == Start::ScaledRows || scaled) && largest > 0.0 {
             1.0 / largest
         } else {
             1.0
