@@ -197,6 +197,29 @@ impl<'a> Basis<'a> {
         Basis::with_shape(program, maximise, expr, values, &shape)
     }
 
+    /// The free variables' values (by variable) that make the pivot rows hold
+    /// with equality when every other variable is at its value in `values`:
+    /// `B x_F = rhs - N x_N`, one solve with the factors.
+    fn free_values(&self, values: &[f64]) -> Vec<(usize, f64)> {
+        let rhs: Vec<f64> = self
+            .pivots
+            .iter()
+            .map(|&row| {
+                let program_row = &self.program.rows[row];
+                let fixed_part: f64 = program_row
+                    .expr
+                    .terms
+                    .iter()
+                    .filter(|&&(var, _)| !matches!(self.columns[var], Column::Free(_)))
+                    .map(|&(var, coefficient)| coefficient * values[var])
+                    .sum();
+                program_row.rhs - fixed_part
+            })
+            .collect();
+        let solved = self.lu.ftran(&rhs);
+        self.free.iter().copied().zip(solved).collect()
+    }
+
     /// The basis of `shape` on `program` at `values`: the shape's free variables
     /// over its tight rows, factorised. `None` when the shape does not fit the
     /// program or its tight rows do not determine its free variables.

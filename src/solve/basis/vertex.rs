@@ -75,24 +75,7 @@ fn polish(
             Column::Free(_) => {}
         }
     }
-    // The pivot rows hold with equality: B x_F = rhs - N x_N.
-    let rhs: Vec<f64> = basis
-        .pivots
-        .iter()
-        .map(|&row| {
-            let program_row = &program.rows[row];
-            let fixed_part: f64 = program_row
-                .expr
-                .terms
-                .iter()
-                .filter(|&&(var, _)| !matches!(basis.columns[var], Column::Free(_)))
-                .map(|&(var, coefficient)| coefficient * polished[var])
-                .sum();
-            program_row.rhs - fixed_part
-        })
-        .collect();
-    let free_values = basis.lu.ftran(&rhs);
-    for (&var, value) in basis.free.iter().zip(free_values) {
+    for (var, value) in basis.free_values(&polished) {
         polished[var] = value;
     }
     meets_every_row_and_bound(program, &mut polished, POLISHED).then_some(polished)
@@ -149,27 +132,8 @@ pub(crate) fn vertex_at(
         }
         values.push(value);
     }
-    let free_values = {
-        let basis = Basis::with_shape(program, maximise, expr, &values, shape)?;
-        // The pivot rows hold with equality: B x_F = rhs - N x_N.
-        let rhs: Vec<f64> = basis
-            .pivots
-            .iter()
-            .map(|&row| {
-                let program_row = &program.rows[row];
-                let fixed_part: f64 = program_row
-                    .expr
-                    .terms
-                    .iter()
-                    .filter(|&&(var, _)| !matches!(basis.columns[var], Column::Free(_)))
-                    .map(|&(var, coefficient)| coefficient * values[var])
-                    .sum();
-                program_row.rhs - fixed_part
-            })
-            .collect();
-        let solved = basis.lu.ftran(&rhs);
-        basis.free.iter().copied().zip(solved).collect::<Vec<_>>()
-    };
+    let free_values =
+        Basis::with_shape(program, maximise, expr, &values, shape)?.free_values(&values);
     for (var, value) in free_values {
         values[var] = value;
     }
