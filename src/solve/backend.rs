@@ -173,7 +173,7 @@ fn solve_microlp(
                 tracing::debug!(%error, ?start, "microlp failed; trying its next start");
                 failure = Some(error);
             }
-            Ok(StageOutcome::Optimal(values)) if breaks_a_row(program, &values) => {
+            Ok(StageOutcome::Optimal(values)) if breaks_a_row(program, holds, &values) => {
                 tracing::debug!(
                     ?start,
                     "microlp's optimum breaks a row; trying its next start"
@@ -417,11 +417,15 @@ fn solve_once(
 }
 
 /// Whether `values`, cleaned as a reported plan is, break a bound or a row of
-/// `program` by more than the verification allows.
-fn breaks_a_row(program: &Program, values: &[f64]) -> bool {
+/// `program`, or one of the `holds` that keep earlier levels at their optima, by
+/// more than the verification allows.
+fn breaks_a_row(program: &Program, holds: &[Row], values: &[f64]) -> bool {
     let mut cleaned = values.to_vec();
     super::clean(program, &mut cleaned, 1e-9);
     super::first_violation(program, &cleaned, super::VERIFY_TOLERANCE).is_some()
+        || holds
+            .iter()
+            .any(|hold| hold.violation(&cleaned) > super::VERIFY_TOLERANCE * hold.scale(&cleaned))
 }
 
 /// For [`Start::ScaledColumns`]: per variable, the power of two nearest the

@@ -380,6 +380,22 @@ fn solve_stages(
                             solve_holding(solver, holds, objective, direction, deadline)
                         })?
                     }
+                    Ok(StageOutcome::Optimal(values))
+                        if !solved.iter().all(|hold| hold.kept_by(&values)) =>
+                    {
+                        // The face was taken too wide (a reduced cost within
+                        // round-off of zero that was not): this level moved an
+                        // earlier one past its allowance. Hold the earlier optima
+                        // by rows instead.
+                        tracing::info!(stage = label, "the optimal face let an earlier level slip; holding the earlier optima by rows");
+                        levels = Levels::holding(program, &solved);
+                        let Levels::Holds { solver, holds } = &mut levels else {
+                            unreachable!("just set")
+                        };
+                        contain(program.backend, || {
+                            solve_holding(solver, holds, objective, direction, deadline)
+                        })?
+                    }
                     outcome => outcome?,
                 }
             }
@@ -604,6 +620,10 @@ fn refine_continuous(
     }
 }
 
+/// How far (relative) a later level may move an earlier level's objective from its
+/// optimum (docs/MODEL.md §2).
+const LEVEL_ALLOWANCE: f64 = 1e-9;
+
 /// An earlier stage held at its optimum while later stages run.
 #[derive(Clone, Copy)]
 struct Hold<'a> {
@@ -621,6 +641,17 @@ impl<'a> Hold<'a> {
             direction,
             optimum: objective.eval(values),
             tolerance: HOLD_TOLERANCES[0],
+        }
+    }
+
+    /// Whether `values` keep the objective within the allowance docs/MODEL.md §2
+    /// gives later levels (1e-9 of max(1, |optimum|)).
+    fn kept_by(&self, values: &[f64]) -> bool {
+        let slack = LEVEL_ALLOWANCE * self.optimum.abs().max(1.0);
+        let value = self.objective.eval(values);
+        match self.direction {
+            Direction::Maximise => value >= self.optimum - slack,
+            Direction::Minimise => value <= self.optimum + slack,
         }
     }
 
