@@ -364,30 +364,32 @@ fn solve_stages(
             *basis_reused = reused.is_some();
         }
         let outcome = match &mut levels {
-            // The values are the reused vertex's, taken below.
-            _ if reused.is_some() => StageOutcome::Optimal(Vec::new()),
+            Levels::Faces(_) if reused.is_some() => StageOutcome::Optimal(
+                reused
+                    .as_ref()
+                    .map_or_else(Vec::new, |(vertex, _)| vertex.values.clone()),
+            ),
             Levels::Faces(face) => {
-                match stage(face, &[], objective, direction, remaining(deadline)) {
+                let outcome = stage(face, &[], objective, direction, remaining(deadline));
+                // A later level the face cannot answer is solved with the earlier
+                // optima held by rows, on the plan's own program: when the engine
+                // fails on the face, and when the face was taken too wide (a
+                // reduced cost within round-off of zero that was not) so that
+                // this level moved an earlier one past its allowance.
+                let by_rows = match &outcome {
                     Err(error) if solved_stages > 0 => {
-                        // A later level fails on the face: hold the earlier optima
-                        // by rows instead, on the plan's own program.
-                        tracing::info!(%error, stage = label, "the level failed on the optimal face; holding the earlier optima by rows");
-                        levels = Levels::holding(program, &solved);
-                        let Levels::Holds { solver, holds } = &mut levels else {
-                            unreachable!("just set")
-                        };
-                        contain(program.backend, || {
-                            solve_holding(solver, holds, objective, direction, deadline)
-                        })?
+                        Some(format!("the level failed on the optimal face ({error})"))
                     }
                     Ok(StageOutcome::Optimal(values))
-                        if !solved.iter().all(|hold| hold.kept_by(&values)) =>
+                        if !solved.iter().all(|hold| hold.kept_by(values)) =>
                     {
-                        // The face was taken too wide (a reduced cost within
-                        // round-off of zero that was not): this level moved an
-                        // earlier one past its allowance. Hold the earlier optima
-                        // by rows instead.
-                        tracing::info!(stage = label, "the optimal face let an earlier level slip; holding the earlier optima by rows");
+                        Some("the optimal face let an earlier level slip".to_string())
+                    }
+                    _ => None,
+                };
+                match by_rows {
+                    Some(reason) => {
+                        tracing::info!(stage = label, %reason, "holding the earlier optima by rows");
                         levels = Levels::holding(program, &solved);
                         let Levels::Holds { solver, holds } = &mut levels else {
                             unreachable!("just set")
@@ -396,7 +398,7 @@ fn solve_stages(
                             solve_holding(solver, holds, objective, direction, deadline)
                         })?
                     }
-                    outcome => outcome?,
+                    None => outcome?,
                 }
             }
             Levels::Holds { solver, holds } => match contain(program.backend, || {
@@ -418,7 +420,6 @@ fn solve_stages(
         };
         tracing::debug!(stage = label, outcome = outcome.name(), "level solved");
         let mut values = match outcome {
-            StageOutcome::Optimal(_) if reused.is_some() => Vec::new(),
             StageOutcome::Optimal(values) => values,
             StageOutcome::Unbounded => {
                 let message = format!(
