@@ -63,6 +63,9 @@ const PRICE_BOUND_TOL: f64 = 1e-6;
 const UNITS_TOL: f64 = 1e-6;
 /// Mismatches shown per plan and engine unless `CORPUS_VERBOSE` is set.
 const LINES_PER_RUN: usize = 12;
+/// How far (relative) either side of our nearest bound [`nearer_minimum_proven`]
+/// re-solves.
+const PROOF_STEP: f64 = 1e-4;
 /// A solve that takes longer is cut short (status TIME_LIMIT, a mismatch), so that a
 /// stuck engine fails the test instead of hanging CI.
 const TIME_LIMIT: Duration = Duration::from_secs(300);
@@ -747,10 +750,15 @@ fn nearer_minimum_proven(
             .result?;
         Some(status_name(&result))
     };
-    // Just inside and just outside ours, at the comparison's tolerance: `got` is
-    // reported rounded (to 12 significant digits), so the plan may be infeasible at
-    // `got` itself by a hair (plan_4242_0212: 0.160881458967).
-    let step = TOTAL_TOL * got.abs().max(1.0);
+    // Just inside and just outside ours: `got` is reported rounded (to 12
+    // significant digits), so the plan may be infeasible at `got` itself by a hair
+    // (plan_4242_0212: 0.160881458967). The step is 1e-4 of the bound's scale, a
+    // hundred times the comparison's tolerance: an engine judges feasibility
+    // within its own tolerance on its own scaled rows, and microlp 0.7 accepts
+    // plan_4242_0212 with the minimum 1e-5 (of an AE, $0.33 in a $77M plan)
+    // beyond the exact bound, where HiGHS refuses it 1e-6 beyond. Either way the
+    // expected value lies far outside (0 against 0.16).
+    let step = PROOF_STEP * got.abs().max(1.0);
     let (below, above) = (got - step, got + step);
     if needed >= below {
         return None;

@@ -385,12 +385,20 @@ fn solve_once(
     }
     match problem.solve_with(options) {
         Ok(microlp::SolveOutcome::Solution(solution)) => {
+            let stats = solution.stats();
+            tracing::debug!(
+                ?start,
+                nodes = stats.nodes_solved,
+                pivots = stats.lp_iterations,
+                elapsed = ?stats.elapsed,
+                "microlp solved"
+            );
             let values: Vec<f64> = vars
                 .iter()
                 .zip(&program.vars)
                 .zip(&scales)
                 .map(|((&variable, var), &scale)| {
-                    let value = solution.var_value_raw(variable) * scale;
+                    let value = solution.var_value(variable) * scale;
                     // A whole-unit value within microlp's integrality tolerance is
                     // the whole number it stands for (the plan is verified after).
                     if var.integer && (value - value.round()).abs() <= 1e-6 {
