@@ -70,8 +70,8 @@ const CI_CASES: u64 = 24;
 /// microlp called the first three singular from every start (fixed by the
 /// scaled-columns start); the next ones failed their diagnoses' re-solves with a
 /// singular basis, an integral candidate microlp's own validation refused, or an
-/// optimum that broke a row (fixed by retrying the next start); the last one
-/// panicked inside microlp (now a failed start).
+/// optimum that broke a row (fixed by retrying the next start); the next one
+/// panicked inside microlp (now a failed start); the rest are below.
 const REGRESSION_SEEDS: &[u64] = &[
     585_574_524_806,
     585_574_524_838,
@@ -81,6 +81,19 @@ const REGRESSION_SEEDS: &[u64] = &[
     585_574_569_834,
     585_574_569_878,
     302_411_200_479,
+    // Fixed by microlp 0.7: a whole-unit plan singular from every start, and
+    // diagnoses whose bounds microlp 0.6 could not re-solve.
+    302_411_201_261,
+    302_412_238_710,
+    302_412_239_298,
+    302_412_239_065,
+    774_196_197_460,
+    // Fixed by taking a zero reduced cost at round-off (1e-10), not 1e-7: a
+    // price's range ran past the point where the price changes.
+    807_020_224_452,
+    500_784_166_802,
+    807_020_224_023,
+    807_020_224_197,
 ];
 /// In CI, the constraints whose prices, and the relaxations whose bounds, are
 /// re-solved per plan and engine (a sample, drawn from the plan's seed).
