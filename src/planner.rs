@@ -3,6 +3,7 @@
 //! The gRPC service runs it on a blocking thread; the CLI runs it in-process. Neither
 //! holds logic the other lacks.
 
+use std::borrow::Borrow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -212,8 +213,8 @@ impl ScenarioBatch {
     /// each thread taking the next scenario as it finishes one, and hands every
     /// result to `deliver` as soon as it is solved, in any order. A thread stops
     /// when `deliver` returns false (nobody takes results any more). This is
-    /// `tradeoff batch` without `--server`; it is public so that benchmarks time
-    /// that same path.
+    /// `tradeoff batch` without `--server` on scenarios held in memory; it is
+    /// public so that benchmarks time that same path.
     pub fn run_on_threads(
         &self,
         scenarios: &[(usize, pb::Scenario)],
@@ -221,14 +222,30 @@ impl ScenarioBatch {
         deliver: impl Fn(pb::ScenarioResult) -> bool + Sync,
     ) {
         let next = AtomicUsize::new(0);
+        let take = || {
+            scenarios
+                .get(next.fetch_add(1, Ordering::Relaxed))
+                .map(|(index, scenario)| (*index, scenario))
+        };
+        self.run_pulling(take, jobs.min(scenarios.len()), deliver);
+    }
+
+    /// Like [`ScenarioBatch::run_on_threads`], for scenarios that `next` hands
+    /// out one at a time (`None`: no more) — read from a file as the threads need
+    /// them, so that a batch of any length runs in bounded memory (`tradeoff
+    /// batch` on a scenario file).
+    pub fn run_pulling<S: Borrow<pb::Scenario>>(
+        &self,
+        next: impl Fn() -> Option<(usize, S)> + Sync,
+        jobs: usize,
+        deliver: impl Fn(pb::ScenarioResult) -> bool + Sync,
+    ) {
         std::thread::scope(|scope| {
-            for _ in 0..jobs.max(1).min(scenarios.len()) {
+            for _ in 0..jobs.max(1) {
                 let (next, deliver) = (&next, &deliver);
                 scope.spawn(move || {
-                    while let Some((index, scenario)) =
-                        scenarios.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
-                        if !deliver(self.run(*index, scenario, None)) {
+                    while let Some((index, scenario)) = next() {
+                        if !deliver(self.run(index, scenario.borrow(), None)) {
                             break;
                         }
                     }

@@ -2,6 +2,9 @@
 //! JSON per line) or CSV (one row per scenario, one column per override).
 
 use std::collections::HashSet;
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use super::CliError;
@@ -35,55 +38,146 @@ impl FileFormat {
     }
 }
 
-/// Reads every scenario of `path`; ids must be present and unique, since results
-/// are matched (and `--resume` skips) by id.
-pub(super) fn read(path: &Path) -> Result<Vec<pb::Scenario>, CliError> {
+/// A scenario file read one scenario at a time: a batch of any length holds only
+/// the scenarios in flight, never the file.
+pub(super) struct ScenarioReader<R: Read> {
+    inner: Inner<R>,
+}
+
+enum Inner<R: Read> {
+    Jsonl {
+        lines: std::io::Lines<BufReader<R>>,
+        number: usize,
+    },
+    Csv {
+        records: csv::StringRecordsIntoIter<R>,
+        headers: csv::StringRecord,
+        columns: Vec<Column>,
+    },
+}
+
+/// One scenario with the line it came from, or an error with its line.
+type Parsed = Result<(usize, pb::Scenario), (usize, String)>;
+
+impl<R: Read> ScenarioReader<R> {
+    /// A reader of `source` in `format`; a CSV header is read (and checked) here.
+    fn new(source: R, format: FileFormat) -> Result<Self, (usize, String)> {
+        Ok(ScenarioReader {
+            inner: match format {
+                FileFormat::Jsonl => Inner::Jsonl {
+                    lines: BufReader::new(source).lines(),
+                    number: 0,
+                },
+                FileFormat::Csv => {
+                    let mut reader = csv::ReaderBuilder::new()
+                        .trim(csv::Trim::All)
+                        .from_reader(source);
+                    let headers = reader
+                        .headers()
+                        .map_err(|error| (1, error.to_string()))?
+                        .clone();
+                    let columns = csv_columns(&headers)?;
+                    Inner::Csv {
+                        records: reader.into_records(),
+                        headers,
+                        columns,
+                    }
+                }
+            },
+        })
+    }
+}
+
+impl<R: Read> Iterator for ScenarioReader<R> {
+    type Item = Parsed;
+
+    fn next(&mut self) -> Option<Parsed> {
+        match &mut self.inner {
+            Inner::Jsonl { lines, number } => loop {
+                let line = lines.next()?;
+                *number += 1;
+                let line = match line {
+                    Ok(line) => line,
+                    Err(error) => return Some(Err((*number, error.to_string()))),
+                };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                return Some(
+                    parse_scenario_json(&line)
+                        .map(|scenario| (*number, scenario))
+                        .map_err(|error| (*number, within_line(&error))),
+                );
+            },
+            Inner::Csv {
+                records,
+                headers,
+                columns,
+            } => Some(records.next()?.map_err(csv_error).and_then(|record| {
+                let line = record
+                    .position()
+                    .map_or(0, |position| usize::try_from(position.line()).unwrap_or(0));
+                csv_scenario(columns, headers, &record, line).map(|scenario| (line, scenario))
+            })),
+        }
+    }
+}
+
+/// Opens the scenario file `path` for reading one scenario at a time.
+pub(super) fn open(path: &Path) -> Result<ScenarioReader<File>, CliError> {
     let format = FileFormat::of(path)?;
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+    let file = File::open(path).map_err(|source| CliError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    let located = |line: usize, message: String| CliError::Scenarios {
+    ScenarioReader::new(file, format).map_err(|(line, message)| located(path, line, message))
+}
+
+/// An error at `line` of the scenario file `path`.
+pub(super) fn located(path: &Path, line: usize, message: String) -> CliError {
+    CliError::Scenarios {
         path: path.display().to_string(),
         line,
         message,
-    };
-    let scenarios = match format {
-        FileFormat::Jsonl => read_jsonl(&text).map_err(|(line, message)| located(line, message))?,
-        FileFormat::Csv => read_csv(&text).map_err(|(line, message)| located(line, message))?,
-    };
+    }
+}
+
+/// What a first pass over a scenario file found.
+pub(super) struct Checked {
+    /// Scenarios in the file.
+    pub(super) total: usize,
+    /// Those whose id is among the given ids (answered by an earlier run).
+    pub(super) done: usize,
+}
+
+/// Reads every scenario of `path` once, keeping none: each must parse, and ids
+/// must be present and unique, since results are matched (and `--resume` skips)
+/// by id. A file is refused whole, before any scenario runs. Uniqueness is
+/// checked on 64-bit hashes of the ids (8 bytes per scenario; a false "appears
+/// twice" is about 1 in 10^8 for a million ids, and names the line to look at).
+pub(super) fn check(path: &Path, done: &HashSet<String>) -> Result<Checked, CliError> {
     let mut seen = HashSet::new();
-    for (line, scenario) in &scenarios {
+    let mut checked = Checked { total: 0, done: 0 };
+    for parsed in open(path)? {
+        let (line, scenario) = parsed.map_err(|(line, message)| located(path, line, message))?;
         if scenario.id.is_empty() {
-            return Err(located(*line, "the scenario has no id".into()));
+            return Err(located(path, line, "the scenario has no id".into()));
         }
-        if !seen.insert(scenario.id.as_str()) {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        scenario.id.hash(&mut hasher);
+        if !seen.insert(hasher.finish()) {
             return Err(located(
-                *line,
+                path,
+                line,
                 format!("scenario id {:?} appears twice", scenario.id),
             ));
         }
-    }
-    Ok(scenarios
-        .into_iter()
-        .map(|(_, scenario)| scenario)
-        .collect())
-}
-
-/// Scenarios with the line each came from; errors with their line.
-type Parsed = Result<Vec<(usize, pb::Scenario)>, (usize, String)>;
-
-fn read_jsonl(text: &str) -> Parsed {
-    let mut scenarios = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        if line.trim().is_empty() {
-            continue;
+        checked.total += 1;
+        if done.contains(&scenario.id) {
+            checked.done += 1;
         }
-        let scenario = parse_scenario_json(line).map_err(|error| (number, within_line(&error)))?;
-        scenarios.push((number, scenario));
     }
-    Ok(scenarios)
+    Ok(checked)
 }
 
 /// A JSON error of one line of a JSONL file, placed by its column (the line is the
@@ -159,14 +253,8 @@ impl Column {
     }
 }
 
-fn read_csv(text: &str) -> Parsed {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|error| (1, error.to_string()))?
-        .clone();
+/// The columns a CSV header names, or the header's error.
+fn csv_columns(headers: &csv::StringRecord) -> Result<Vec<Column>, (usize, String)> {
     let columns = headers
         .iter()
         .map(|header| {
@@ -186,79 +274,96 @@ fn read_csv(text: &str) -> Parsed {
     if !columns.iter().any(|column| matches!(column, Column::Id)) {
         return Err((1, "the header has no id column".into()));
     }
-    let mut scenarios = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|error| {
-            let line = error
-                .position()
-                .map_or(0, |position| usize::try_from(position.line()).unwrap_or(0));
-            (line, error.to_string())
-        })?;
-        let line = record
-            .position()
-            .map_or(0, |position| usize::try_from(position.line()).unwrap_or(0));
-        let mut scenario = pb::Scenario {
-            id: String::new(),
-            overrides: Some(pb::ScenarioOverrides::default()),
+    Ok(columns)
+}
+
+/// A CSV reading error with its line.
+fn csv_error(error: csv::Error) -> (usize, String) {
+    let line = error
+        .position()
+        .map_or(0, |position| usize::try_from(position.line()).unwrap_or(0));
+    (line, error.to_string())
+}
+
+/// The scenario of one CSV row (at `line`).
+fn csv_scenario(
+    columns: &[Column],
+    headers: &csv::StringRecord,
+    record: &csv::StringRecord,
+    line: usize,
+) -> Result<pb::Scenario, (usize, String)> {
+    let mut id = String::new();
+    let mut overrides = pb::ScenarioOverrides::default();
+    for ((column, header), cell) in columns.iter().zip(headers.iter()).zip(record.iter()) {
+        if cell.is_empty() {
+            continue;
+        }
+        let number = || {
+            cell.parse::<f64>()
+                .map_err(|_| (line, format!("column {header}: {cell:?} is not a number")))
         };
-        let mut overrides = pb::ScenarioOverrides::default();
-        for ((column, header), cell) in columns.iter().zip(headers.iter()).zip(record.iter()) {
-            if cell.is_empty() {
-                continue;
+        match column {
+            Column::Id => id = cell.to_string(),
+            Column::BudgetCap => overrides.budget_cap = Some(number()?),
+            Column::MinMargin => overrides.min_margin = Some(number()?),
+            Column::MinContribution => overrides.min_contribution = Some(number()?),
+            Column::RevenueTarget => overrides.revenue_target = Some(number()?),
+            Column::MinRoi => overrides.min_roi = Some(number()?),
+            Column::Objective => {
+                let name = objective_name(cell).ok_or_else(|| {
+                    (
+                        line,
+                        format!(
+                            "column objective: unknown value {cell:?}; expected one of \
+                             MAXIMIZE_REVENUE, MAXIMIZE_CONTRIBUTION, MINIMIZE_SPEND"
+                        ),
+                    )
+                })?;
+                overrides.objective =
+                    pb::Objective::from_str_name(&name).map_or(0, |objective| objective as i32);
             }
-            let number = || {
-                cell.parse::<f64>()
-                    .map_err(|_| (line, format!("column {header}: {cell:?} is not a number")))
-            };
-            match column {
-                Column::Id => scenario.id = cell.to_string(),
-                Column::BudgetCap => overrides.budget_cap = Some(number()?),
-                Column::MinMargin => overrides.min_margin = Some(number()?),
-                Column::MinContribution => overrides.min_contribution = Some(number()?),
-                Column::RevenueTarget => overrides.revenue_target = Some(number()?),
-                Column::MinRoi => overrides.min_roi = Some(number()?),
-                Column::Objective => {
-                    let name = objective_name(cell).ok_or_else(|| {
-                        (
-                            line,
-                            format!(
-                                "column objective: unknown value {cell:?}; expected one of \
-                                 MAXIMIZE_REVENUE, MAXIMIZE_CONTRIBUTION, MINIMIZE_SPEND"
-                            ),
-                        )
-                    })?;
-                    overrides.objective =
-                        pb::Objective::from_str_name(&name).map_or(0, |objective| objective as i32);
-                }
-                Column::Excluded => overrides
-                    .excluded_drivers
-                    .extend(cell.split_whitespace().map(String::from)),
-                Column::PeriodBudgetCap(key) => {
-                    overrides.period_budget_caps.insert(key.clone(), number()?);
-                }
-                Column::RevenueScale(key) => {
-                    overrides.revenue_scale.insert(key.clone(), number()?);
-                }
-                Column::CostScale(key) => {
-                    overrides.cost_scale.insert(key.clone(), number()?);
-                }
-                Column::MinUnits(key) => {
-                    overrides.min_units.insert(key.clone(), number()?);
-                }
-                Column::MaxUnits(key) => {
-                    overrides.max_units.insert(key.clone(), number()?);
-                }
+            Column::Excluded => overrides
+                .excluded_drivers
+                .extend(cell.split_whitespace().map(String::from)),
+            Column::PeriodBudgetCap(key) => {
+                overrides.period_budget_caps.insert(key.clone(), number()?);
+            }
+            Column::RevenueScale(key) => {
+                overrides.revenue_scale.insert(key.clone(), number()?);
+            }
+            Column::CostScale(key) => {
+                overrides.cost_scale.insert(key.clone(), number()?);
+            }
+            Column::MinUnits(key) => {
+                overrides.min_units.insert(key.clone(), number()?);
+            }
+            Column::MaxUnits(key) => {
+                overrides.max_units.insert(key.clone(), number()?);
             }
         }
-        scenario.overrides = Some(overrides);
-        scenarios.push((line, scenario));
     }
-    Ok(scenarios)
+    Ok(pb::Scenario {
+        id,
+        overrides: Some(overrides),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every scenario of `text`, or the first error.
+    fn read(text: &str, format: FileFormat) -> Result<Vec<(usize, pb::Scenario)>, (usize, String)> {
+        ScenarioReader::new(text.as_bytes(), format)?.collect()
+    }
+
+    fn read_csv(text: &str) -> Result<Vec<(usize, pb::Scenario)>, (usize, String)> {
+        read(text, FileFormat::Csv)
+    }
+
+    fn read_jsonl(text: &str) -> Result<Vec<(usize, pb::Scenario)>, (usize, String)> {
+        read(text, FileFormat::Jsonl)
+    }
 
     #[test]
     fn csv_rows_become_overrides() {

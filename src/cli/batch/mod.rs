@@ -7,7 +7,9 @@ mod output;
 mod progress;
 mod servers;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -71,7 +73,6 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
     let started = Instant::now();
     let out_format = FileFormat::of(&args.out)?;
     let base = read_plan(&args.plan)?;
-    let scenarios = scenarios::read(&args.scenarios)?;
     let options = pb::SolveOptions {
         time_limit: args.time_limit.map(pbjson_types::Duration::from),
         solver: args.solver.to_pb(),
@@ -82,15 +83,17 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
     let batch = planner::scenario_batch(Some(&base), Some(&options), &args.limits.limits())?;
 
     let done = previous_ids(&args.out, out_format, args.resume)?;
-    let total = scenarios.len();
-    let pending: Vec<(usize, pb::Scenario)> = scenarios
-        .into_iter()
-        .enumerate()
-        .filter(|(_, scenario)| !done.contains(&scenario.id))
-        .collect();
-    let skipped = total - pending.len();
+    // Two passes over the scenarios, neither holding them: the first refuses a bad
+    // file whole before anything runs, and counts; the second feeds the solvers.
+    let checked = scenarios::check(&args.scenarios, &done)?;
+    let pending_count = checked.total - checked.done;
+    let pending = Arc::new(Pending::new(
+        scenarios::open(&args.scenarios)?,
+        done,
+        &args.scenarios,
+    ));
     let mut output = Output::open(&args.out, out_format)?;
-    let mut progress = Progress::new(pending.len(), skipped);
+    let mut progress = Progress::new(pending_count, checked.done);
 
     let (sender, mut results) = mpsc::channel::<pb::ScenarioResult>(RESULTS_IN_FLIGHT);
     let outcome = std::thread::scope(|scope| {
@@ -98,11 +101,16 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
             let jobs = args
                 .jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-                .max(1);
+                .max(1)
+                .min(pending_count.max(1));
             let batch = &batch;
-            let pending = &pending;
+            let pending = &*pending;
             scope.spawn(move || {
-                batch.run_on_threads(pending, jobs, |result| sender.blocking_send(result).is_ok());
+                batch.run_pulling(
+                    || pending.next(),
+                    jobs,
+                    |result| sender.blocking_send(result).is_ok(),
+                );
                 Ok(())
             })
         } else {
@@ -114,8 +122,8 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
                 give_up_after: args.give_up_after,
                 solve_limit: args.time_limit.unwrap_or_default(),
             };
-            let pending = pending.clone();
-            scope.spawn(move || remote.run(pending, sender))
+            let pending = Arc::clone(&pending);
+            scope.spawn(move || remote.run(pending, pending_count, sender))
         };
         // An early return drops the receiver, which stops the workers.
         while let Some(result) = results.blocking_recv() {
@@ -129,9 +137,136 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
     let summary = progress.summary(started.elapsed());
     eprintln!("{summary}");
     outcome?;
-    Ok(if progress.failed > 0 || progress.done < pending.len() {
+    pending.error()?;
+    Ok(if progress.failed > 0 || progress.done < pending_count {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
     })
+}
+
+/// The scenarios still to solve, read from the file as workers ask for them (the
+/// ones an earlier run answered skipped), each with its number in the file.
+pub(super) struct Pending {
+    source: Mutex<Source>,
+    path: PathBuf,
+}
+
+struct Source {
+    reader: scenarios::ScenarioReader<std::fs::File>,
+    done: HashSet<String>,
+    number: usize,
+    /// A read error of the second pass (the file changed since the first): the
+    /// batch stops taking scenarios and reports it.
+    error: Option<(usize, String)>,
+}
+
+impl Pending {
+    fn new(
+        reader: scenarios::ScenarioReader<std::fs::File>,
+        done: HashSet<String>,
+        path: &std::path::Path,
+    ) -> Self {
+        Pending {
+            source: Mutex::new(Source {
+                reader,
+                done,
+                number: 0,
+                error: None,
+            }),
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// The next scenario to solve, with its number in the file; `None` at the end
+    /// (or after a read error).
+    pub(super) fn next(&self) -> Option<(usize, pb::Scenario)> {
+        let mut source = self.source.lock().ok()?;
+        if source.error.is_some() {
+            return None;
+        }
+        loop {
+            match source.reader.next()? {
+                Ok((_, scenario)) => {
+                    let number = source.number;
+                    source.number += 1;
+                    if !source.done.contains(&scenario.id) {
+                        return Some((number, scenario));
+                    }
+                }
+                Err(error) => {
+                    source.error = Some(error);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Whether reading the scenarios failed (see [`Pending::error`]).
+    pub(super) fn failed(&self) -> bool {
+        self.source
+            .lock()
+            .map_or(true, |source| source.error.is_some())
+    }
+
+    /// The read error that cut the batch short, if any.
+    fn error(&self) -> Result<(), CliError> {
+        let error = self
+            .source
+            .lock()
+            .map_err(|_| CliError::Failed("a batch worker panicked".into()))?
+            .error
+            .take();
+        match error {
+            Some((line, message)) => Err(scenarios::located(&self.path, line, message)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(text: &str, done: &[&str]) -> (tempfile::TempDir, Pending) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("scenarios.jsonl");
+        std::fs::write(&path, text).expect("the scenario file");
+        let reader = scenarios::open(&path).expect("opened");
+        let done = done.iter().map(|id| id.to_string()).collect();
+        let pending = Pending::new(reader, done, &path);
+        (dir, pending)
+    }
+
+    #[test]
+    fn pending_scenarios_skip_the_done_ones_and_keep_their_numbers() {
+        let (_dir, pending) = pending(
+            "{\"id\": \"a\"}\n\n{\"id\": \"b\"}\n{\"id\": \"c\"}\n",
+            &["b"],
+        );
+        let taken: Vec<(usize, String)> = std::iter::from_fn(|| pending.next())
+            .map(|(number, scenario)| (number, scenario.id))
+            .collect();
+        assert_eq!(taken, [(0, "a".to_string()), (2, "c".to_string())]);
+        assert!(!pending.failed());
+        assert!(pending.error().is_ok());
+    }
+
+    #[test]
+    fn a_read_error_ends_the_pending_scenarios_and_names_its_line() {
+        // The first pass refuses such a file; this is the file changing between
+        // the passes.
+        let (_dir, pending) = pending("{\"id\": \"a\"}\n{\"id\": \n{\"id\": \"c\"}\n", &[]);
+        assert_eq!(
+            pending.next().map(|(_, scenario)| scenario.id),
+            Some("a".into())
+        );
+        assert!(pending.next().is_none());
+        assert!(pending.next().is_none(), "nothing is read after the error");
+        assert!(pending.failed());
+        match pending.error() {
+            Err(CliError::Scenarios { line, .. }) => assert_eq!(line, 2),
+            other => panic!("expected the line's error, got {other:?}"),
+        }
+    }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tonic::Code;
 
+use super::Pending;
 use crate::cli::{remote, CliError};
 use crate::pb;
 
@@ -35,8 +36,12 @@ pub(super) struct Remote {
 
 /// What the server workers share.
 struct Shared {
-    /// Chunks not yet sent, or sent and cut short (their unanswered part).
+    /// Chunks sent and cut short (their unanswered part), sent again first.
     queue: Mutex<VecDeque<Vec<(usize, pb::Scenario)>>>,
+    /// The scenarios not yet sent, read from the file a chunk at a time.
+    pending: Arc<Pending>,
+    /// Scenarios per chunk.
+    chunk_size: usize,
     /// Scenarios without a result yet.
     outstanding: AtomicUsize,
     /// When the last result arrived (or the run started).
@@ -56,6 +61,22 @@ impl Shared {
         }
     }
 
+    /// The next chunk to send: one cut short before, or the next scenarios read.
+    fn next_chunk(&self) -> Option<Vec<(usize, pb::Scenario)>> {
+        if let Some(chunk) = self
+            .queue
+            .lock()
+            .ok()
+            .and_then(|mut queue| queue.pop_front())
+        {
+            return Some(chunk);
+        }
+        let chunk: Vec<_> = std::iter::from_fn(|| self.pending.next())
+            .take(self.chunk_size)
+            .collect();
+        (!chunk.is_empty()).then_some(chunk)
+    }
+
     fn requeue(&self, chunk: Vec<(usize, pb::Scenario)>) {
         if !chunk.is_empty() {
             if let Ok(mut queue) = self.queue.lock() {
@@ -66,24 +87,22 @@ impl Shared {
 }
 
 impl Remote {
-    /// Solves `pending` on the servers, sending each result to `results`.
+    /// Solves the `outstanding` scenarios `pending` hands out on the servers,
+    /// sending each result to `results`.
     pub(super) fn run(
         self,
-        pending: Vec<(usize, pb::Scenario)>,
+        pending: Arc<Pending>,
+        outstanding: usize,
         results: mpsc::Sender<pb::ScenarioResult>,
     ) -> Result<(), CliError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|error| CliError::Failed(format!("cannot start the runtime: {error}")))?;
-        let outstanding = pending.len();
-        let mut queue = VecDeque::new();
-        let mut pending = pending.into_iter().peekable();
-        while pending.peek().is_some() {
-            queue.push_back(pending.by_ref().take(self.chunk_size).collect());
-        }
         let shared = Arc::new(Shared {
-            queue: Mutex::new(queue),
+            queue: Mutex::new(VecDeque::new()),
+            pending,
+            chunk_size: self.chunk_size.max(1),
             outstanding: AtomicUsize::new(outstanding),
             last_progress: Mutex::new(Instant::now()),
             fatal: Mutex::new(None),
@@ -123,13 +142,10 @@ impl Remote {
             if shared.fatal() {
                 return;
             }
-            let chunk = shared
-                .queue
-                .lock()
-                .ok()
-                .and_then(|mut queue| queue.pop_front());
-            let Some(chunk) = chunk else {
-                if shared.outstanding.load(Ordering::SeqCst) == 0 {
+            let Some(chunk) = shared.next_chunk() else {
+                // A read error ends the batch (reported by the caller) rather than
+                // waiting for scenarios that will never be read.
+                if shared.outstanding.load(Ordering::SeqCst) == 0 || shared.pending.failed() {
                     return;
                 }
                 // Another worker's chunk may still come back.
