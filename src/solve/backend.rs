@@ -35,10 +35,41 @@ pub(crate) fn solve_stage(
         }
         #[cfg(feature = "highs")]
         Backend::Highs => {
-            super::highs::HighsSession::new(program).solve(holds, objective, direction, time_limit)
+            let started = std::time::Instant::now();
+            let outcome = super::highs::HighsSession::new(program)
+                .solve(holds, objective, direction, time_limit);
+            highs_or_microlp(
+                outcome, program, holds, objective, direction, time_limit, started,
+            )
         }
         #[cfg(not(feature = "highs"))]
         Backend::Highs => Err(SolveError::Unavailable(Backend::Highs)),
+    }
+}
+
+/// A HiGHS stage's outcome, or, when HiGHS failed (an error status, or a status it
+/// cannot classify: found by the realistic long run's diagnosis re-solves, seeds
+/// 302412239298 and 302412239065), the same stage on microlp's chain of starts in
+/// the time left: the mirror of microlp's last link, so that a plan fails only
+/// when every engine of the build fails on it.
+#[cfg(feature = "highs")]
+fn highs_or_microlp(
+    outcome: Result<StageOutcome, SolveError>,
+    program: &Program,
+    holds: &[Row],
+    objective: &LinExpr,
+    direction: Direction,
+    time_limit: Option<Duration>,
+    started: std::time::Instant,
+) -> Result<StageOutcome, SolveError> {
+    let Err(SolveError::Backend(error)) = &outcome else {
+        return outcome;
+    };
+    tracing::info!(%error, "HiGHS failed; solving the stage with microlp");
+    let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
+    match solve_microlp(program, holds, objective, direction, left, None) {
+        Err(SolveError::Backend(_)) => outcome,
+        answered => answered,
     }
 }
 
@@ -86,10 +117,18 @@ impl<'p> StageSolver<'p> {
         #[cfg(feature = "highs")]
         if self.program.backend == Backend::Highs {
             let program = self.program;
+            let started = std::time::Instant::now();
             let session = self
                 .highs
                 .get_or_insert_with(|| super::highs::HighsSession::new(program));
-            return session.solve(holds, objective, direction, time_limit);
+            let outcome = session.solve(holds, objective, direction, time_limit);
+            if matches!(outcome, Err(SolveError::Backend(_))) {
+                // The session's model is in an unknown state after a failure.
+                self.highs = None;
+            }
+            return highs_or_microlp(
+                outcome, program, holds, objective, direction, time_limit, started,
+            );
         }
         solve_stage(
             self.program,
