@@ -51,10 +51,10 @@ pub fn break_even_scales(
                 out_of_time = true;
                 return Ok(None);
             }
-            let limit = match (remaining(deadline), probe_limit) {
-                (Some(left), Some(cap)) => Some(left.min(cap)),
-                (left, cap) => left.or(cap),
-            };
+            // Both are set exactly when there is a deadline.
+            let limit = remaining(deadline)
+                .zip(probe_limit)
+                .map(|(left, cap)| left.min(cap));
             match funded_at(plan, index, scale, backend, limit)? {
                 Probe::Funded(funded) => Ok(Some(funded)),
                 Probe::NoOptimum => Ok(None),
