@@ -1,7 +1,8 @@
 //! `tradeoff batch --plan BASE.json SCENARIOS --out RESULTS`: many variants of one
 //! plan, in-process on a pool of threads or streamed through one or more servers,
-//! each result appended to the output (and synced) as it arrives so that a killed
-//! run loses nothing and `--resume` picks up where it stopped.
+//! each result written to the output as it arrives (and synced to disk at least
+//! every 100 ms) so that a killed run loses nothing and `--resume` picks up where
+//! it stopped.
 
 mod output;
 mod progress;
@@ -130,6 +131,7 @@ pub(super) fn run(args: BatchArgs) -> Result<ExitStatus, CliError> {
             output.write(&result)?;
             progress.record(&result);
         }
+        output.sync()?;
         worker
             .join()
             .unwrap_or_else(|_| Err(CliError::Failed("a batch worker panicked".into())))
