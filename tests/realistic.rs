@@ -34,7 +34,8 @@
 //!
 //!     REALISTIC_CASES=2000 REALISTIC_SEED=random cargo test --release --features highs --test realistic
 //!
-//! `REALISTIC_TIME_LIMIT` (seconds, default 60) bounds each solve; `--nocapture`
+//! `REALISTIC_TIME_LIMIT` (seconds, default 60) bounds each solve;
+//! `REALISTIC_TRACE=1` prints each case's seed before it runs (a crash's plan); `--nocapture`
 //! shows what was checked and skipped, and the slowest cases.
 
 #[path = "../benches/common/realistic.rs"]
@@ -94,6 +95,9 @@ const REGRESSION_SEEDS: &[u64] = &[
     500_784_166_802,
     807_020_224_023,
     807_020_224_197,
+    // HiGHS's branch and bound answered "unbounded or infeasible" without
+    // presolve too, and asking again recursed until the stack overflowed.
+    340_828_473_279,
 ];
 /// In CI, the constraints whose prices, and the relaxations whose bounds, are
 /// re-solved per plan and engine (a sample, drawn from the plan's seed).
@@ -196,6 +200,10 @@ struct Run {
     /// The slowest solves: time, seed, what.
     slowest: Vec<(Duration, u64, String)>,
     started: Instant,
+    /// `REALISTIC_TRACE`: print each case's seed (and write its plan's file)
+    /// before it runs, to name the plan a crash (a stack overflow aborts the test
+    /// binary) happened on.
+    trace: bool,
 }
 
 impl Run {
@@ -207,6 +215,7 @@ impl Run {
             counts: BTreeMap::new(),
             slowest: Vec::new(),
             started: Instant::now(),
+            trace: std::env::var_os("REALISTIC_TRACE").is_some(),
         }
     }
 
@@ -253,6 +262,10 @@ impl Run {
                 Ok(plan) => {
                     let started = Instant::now();
                     let seed = generated.seed;
+                    if self.trace {
+                        let path = write_plan(&generated);
+                        eprintln!("{}: seed {seed} ({})", self.test, path.display());
+                    }
                     check(self, &Case { generated, plan });
                     self.time(started.elapsed(), seed, "the whole case");
                 }

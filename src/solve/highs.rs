@@ -103,7 +103,7 @@ impl<'p> HighsSession<'p> {
         self.holds = holds.to_vec();
         self.costs = costs;
 
-        let (outcome, model) = self.run(model)?;
+        let (outcome, model) = self.run(model, true)?;
         self.model = Some(model);
         tracing::debug!(
             warm,
@@ -116,7 +116,9 @@ impl<'p> HighsSession<'p> {
     }
 
     /// Runs HiGHS once and reads the outcome, handing the model back for reuse.
-    fn run(&self, model: Model) -> Result<(StageOutcome, Model), SolveError> {
+    /// `may_retry`: an answer of "unbounded or infeasible" may be asked again
+    /// without presolve (once: the retry is not retried).
+    fn run(&self, model: Model, may_retry: bool) -> Result<(StageOutcome, Model), SolveError> {
         let integer = self.program.is_mixed_integer();
         let solved = model
             .try_solve()
@@ -133,14 +135,22 @@ impl<'p> HighsSession<'p> {
             }
             HighsModelStatus::Infeasible => StageOutcome::Infeasible,
             HighsModelStatus::Unbounded => StageOutcome::Unbounded,
-            HighsModelStatus::UnboundedOrInfeasible => {
+            HighsModelStatus::UnboundedOrInfeasible if may_retry => {
                 // Presolve can tell only that one of the two holds; the simplex
                 // without presolve tells which.
                 let mut model = Model::from(solved);
                 set_option(&mut model, "presolve", "off")?;
-                let (outcome, mut model) = self.run(model)?;
+                let (outcome, mut model) = self.run(model, false)?;
                 set_option(&mut model, "presolve", "choose")?;
                 return Ok((outcome, model));
+            }
+            HighsModelStatus::UnboundedOrInfeasible => {
+                // Branch and bound answers so without presolve too (the realistic
+                // long run, seed 340828473279: asking again and again overflowed
+                // the stack). A failure hands the stage to microlp, which tells.
+                return Err(SolveError::Backend(
+                    "HiGHS cannot tell whether the program is unbounded or infeasible".into(),
+                ));
             }
             HighsModelStatus::ReachedTimeLimit
             | HighsModelStatus::ReachedInterrupt
