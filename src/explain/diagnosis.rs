@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::{Plan, Sense};
 use crate::program::{BoundUnit, LinExpr, Measure, Program, Row, Var};
-use crate::solve::{optimize_expr, remaining, Optimum, SolveError};
+use crate::solve::{feasible_within_bounds, optimize_expr, remaining, Optimum, SolveError};
 
 /// The diagnosis of an infeasible plan.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -127,11 +127,17 @@ pub fn diagnose(
     })
 }
 
+/// Whether some plan meets every constraint of `program`: the engine found one,
+/// and it holds with every unit inside its bounds (see
+/// [`feasible_within_bounds`]), so that the edge of a bisected bound is where
+/// plans of units stop, not where an engine's tolerance on bounds stops.
 fn feasible(program: &Program, time_limit: Option<Duration>) -> Result<bool, SolveError> {
-    Ok(matches!(
-        optimize_expr(program, &LinExpr::default(), true, time_limit)?,
-        Optimum::Value(..)
-    ))
+    Ok(
+        match optimize_expr(program, &LinExpr::default(), true, time_limit)? {
+            Optimum::Value(_, values) => feasible_within_bounds(program, &values),
+            _ => false,
+        },
+    )
 }
 
 /// The nearest bound of constraint `index` that alone makes the program feasible.

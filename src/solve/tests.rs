@@ -443,6 +443,29 @@ fn verification_catches_values_that_break_a_row() {
     assert!(matches!(error, SolveError::Verification { .. }), "{error}");
 }
 
+#[test]
+fn units_a_hair_below_zero_do_not_make_a_plan_feasible() {
+    // One variable in [0, 10] and one row `-40,000 x >= 0.004`: only x <= -1e-7
+    // meets it. At x = -1e-7 an engine's tolerance on bounds (about 1e-7) and our
+    // verification (1e-6 of a unit) accept the plan; as a plan of units (x put
+    // back on 0) it breaks the row by 0.004 of a row whose size is 0.008.
+    let mut program = Program::build(&worked_example(0.2));
+    program.vars = vec![crate::program::Var {
+        lower: 0.0,
+        upper: 10.0,
+        integer: false,
+    }];
+    let mut expr = LinExpr::default();
+    expr.add(0, -40_000.0);
+    program.rows = vec![Row::new(expr, Sense::GreaterEqual, 0.004)];
+    program.named.clear();
+    assert!(verify(&program, &[-1e-7]).is_ok());
+    assert!(!feasible_within_bounds(&program, &[-1e-7]));
+    // Relaxed to `-40,000 x >= 0`, x = -1e-7 put on 0 meets it exactly.
+    program.rows[0].rhs = 0.0;
+    assert!(feasible_within_bounds(&program, &[-1e-7]));
+}
+
 mod properties {
     //! On random plans: every reported plan satisfies every named constraint, and
     //! every total equals the sum of its parts, recomputed here from the allocation
