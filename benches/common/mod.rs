@@ -6,6 +6,11 @@
 
 use tradeoff::pb;
 
+/// The allocator of the `tradeoff` binary (src/main.rs says why), so that the
+/// benches time what the binary runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Realistic random plans from a seed (also the plans of `tests/realistic.rs`).
 pub mod realistic;
 
