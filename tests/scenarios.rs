@@ -124,7 +124,7 @@ fn kept_bases_change_no_answer() {
     let seed = setting("SCENARIO_SEED", 20_261_207);
     let plans = setting("SCENARIO_PLANS", 6);
     let count = setting("SCENARIO_COUNT", 40) as usize;
-    let (mut failures, mut reused, mut solved) = (Vec::new(), 0, 0);
+    let (mut failures, mut reused, mut pivoted, mut solved) = (Vec::new(), 0, 0, 0);
     for case in 0..plans {
         let generated = realistic_plan(seed + case);
         let plan = generated.plan;
@@ -142,6 +142,7 @@ fn kept_bases_change_no_answer() {
             assert!(!cold.basis_reused, "a fresh batch has no basis to reuse");
             solved += 1;
             reused += usize::from(warm.basis_reused);
+            pivoted += usize::from(warm.basis_pivots > 0);
             if let Some(why) = difference(&warm, &cold) {
                 failures.push(format!(
                     "plan seed {}, what-if {index} ({:?}): {why}",
@@ -150,7 +151,9 @@ fn kept_bases_change_no_answer() {
             }
         }
     }
-    eprintln!("{solved} what-ifs, {reused} settled from a kept basis");
+    eprintln!(
+        "{solved} what-ifs, {reused} settled from a kept basis ({pivoted} after simplex pivots)"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(
         reused > 0,

@@ -71,6 +71,7 @@ pub fn evaluate(
         message: "evaluated".into(),
         first_stage: None,
         basis_reused: false,
+        basis_pivots: 0,
     };
     let mut report = PlanReport::new(plan, &program, &solution, Duration::ZERO);
     report.solver.stages = 0;

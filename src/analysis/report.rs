@@ -161,6 +161,9 @@ pub struct SolverStats {
     /// Whether the first level was settled from a kept optimal basis instead of
     /// by the engine (scenario batches).
     pub basis_reused: bool,
+    /// The simplex pivots from the kept basis to the first level's optimum (0:
+    /// it was still optimal, or none was reused).
+    pub basis_pivots: usize,
 }
 
 /// Relative tolerance within which a constraint counts as binding.
@@ -201,6 +204,7 @@ impl PlanReport {
                 constraints: program.rows.len(),
                 mixed_integer: program.is_mixed_integer(),
                 basis_reused: solution.basis_reused,
+                basis_pivots: solution.basis_pivots,
             },
         };
         let Some(values) = solution.values.as_deref() else {

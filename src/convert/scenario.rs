@@ -13,6 +13,7 @@ pub fn scenario_result_to_pb(id: &str, report: &PlanReport) -> pb::ScenarioResul
         drivers: driver_units_to_pb(report),
         error: None,
         basis_reused: report.solver.basis_reused,
+        basis_pivots: u32::try_from(report.solver.basis_pivots).unwrap_or(u32::MAX),
     }
 }
 
@@ -30,6 +31,7 @@ pub fn scenario_error_to_pb(
         totals: None,
         drivers: Vec::new(),
         basis_reused: false,
+        basis_pivots: 0,
         error: Some(pb::ScenarioError {
             code: code.into(),
             message,

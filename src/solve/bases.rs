@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::basis::{vertex_at, BasisShape, Vertex};
+use super::basis::{optimum_from, vertex_at, BasisShape, Vertex};
 use crate::program::{LinExpr, Program};
 
 /// How many bases are kept (the most recently useful first).
@@ -49,14 +49,15 @@ impl Bases {
     }
 
     /// The optimum of the first level (`max expr`, `min` unless `maximise`) of
-    /// `program` from a kept basis, when one of the first [`TRIED`] is still
-    /// optimal for it.
+    /// `program` from a kept basis: one of the first [`TRIED`] when it is still
+    /// optimal, otherwise after simplex pivots from the most recent one. With
+    /// the shape of the optimum's basis and the pivots taken.
     pub(crate) fn settle(
         &self,
         program: &Program,
         maximise: bool,
         expr: &LinExpr,
-    ) -> Option<(Vertex, BasisShape)> {
+    ) -> Option<(Vertex, BasisShape, usize)> {
         let (tries, hits) = (
             self.tries.load(Ordering::Relaxed),
             self.hits.load(Ordering::Relaxed),
@@ -82,10 +83,13 @@ impl Bases {
             return None;
         }
         self.tries.fetch_add(1, Ordering::Relaxed);
-        let settled = candidates.into_iter().find_map(|shape| {
-            let vertex = vertex_at(program, maximise, expr, &shape)?;
-            Some((vertex, shape))
-        });
+        let settled = candidates
+            .iter()
+            .find_map(|shape| {
+                let vertex = vertex_at(program, maximise, expr, shape)?;
+                Some((vertex, shape.clone(), 0))
+            })
+            .or_else(|| optimum_from(program, maximise, expr, candidates.first()?));
         if settled.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }

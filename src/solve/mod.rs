@@ -169,6 +169,9 @@ pub struct ProgramSolution {
     /// Whether the first level was settled from a kept optimal basis
     /// ([`Bases`]) instead of by an engine.
     pub basis_reused: bool,
+    /// The simplex pivots that took from the kept basis to the first level's
+    /// optimum (0 when it was still optimal, or none was reused).
+    pub basis_pivots: usize,
 }
 
 fn available_names() -> String {
@@ -277,18 +280,12 @@ pub fn solve_program_with(
     bases: Option<&Bases>,
 ) -> Result<ProgramSolution, SolveError> {
     let mut first_stage = None;
-    let mut basis_reused = false;
-    let solution = solve_stages(
-        plan,
-        program,
-        options,
-        bases,
-        &mut first_stage,
-        &mut basis_reused,
-    )?;
+    let mut reuse = None;
+    let solution = solve_stages(plan, program, options, bases, &mut first_stage, &mut reuse)?;
     Ok(ProgramSolution {
         first_stage: first_stage.filter(|_| solution.values.is_some()),
-        basis_reused,
+        basis_reused: reuse.is_some(),
+        basis_pivots: reuse.unwrap_or(0),
         ..solution
     })
 }
@@ -319,14 +316,16 @@ impl<'p> Levels<'p> {
     }
 }
 
-/// [`solve_program`], keeping the first stage's values in `first_stage`.
+/// [`solve_program`], keeping the first stage's values in `first_stage` and, when
+/// a kept basis settled the first level, the simplex pivots that took (0: it was
+/// still optimal) in `reuse`.
 fn solve_stages(
     plan: &Plan,
     program: &Program,
     options: &SolveOptions,
     bases: Option<&Bases>,
     first_stage: &mut Option<Vec<f64>>,
-    basis_reused: &mut bool,
+    reuse: &mut Option<usize>,
 ) -> Result<ProgramSolution, SolveError> {
     let deadline = options.time_limit.map(|limit| Instant::now() + limit);
     // With one gross margin for every driver, any two of revenue, spend and
@@ -352,22 +351,33 @@ fn solve_stages(
         .into_iter()
         .take(stage_count as usize)
     {
-        // The first level of a linear program, settled by a kept basis that is
-        // still optimal for it: no engine call.
-        let reused = match (&levels, bases) {
-            (Levels::Faces(face), Some(bases)) if solved_stages == 0 => {
-                bases.settle(face, direction == Direction::Maximise, objective)
+        // A linear level settled from a basis without an engine call: the
+        // first from a kept basis (still optimal, or a few simplex pivots
+        // away), a later one by primal pivots from the level before it on its
+        // optimal face — when that keeps every earlier level.
+        let maximise = direction == Direction::Maximise;
+        let reused = match (&levels, bases, &best) {
+            (Levels::Faces(face), Some(bases), _) if solved_stages == 0 => {
+                bases.settle(face, maximise, objective)
+            }
+            (Levels::Faces(face), _, Some(earlier)) => {
+                let shape = basis::BasisShape::at(face, earlier, basis::AT_BOUND);
+                basis::optimum_from(face, maximise, objective, &shape)
+                    .filter(|(vertex, ..)| solved.iter().all(|hold| hold.kept_by(&vertex.values)))
             }
             _ => None,
         };
         if solved_stages == 0 {
-            *basis_reused = reused.is_some();
+            *reuse = reused.as_ref().map(|&(.., pivots)| pivots);
+        }
+        if let Some((.., pivots)) = &reused {
+            tracing::debug!(stage = label, pivots, "level settled from a basis");
         }
         let outcome = match &mut levels {
             Levels::Faces(_) if reused.is_some() => StageOutcome::Optimal(
                 reused
                     .as_ref()
-                    .map_or_else(Vec::new, |(vertex, _)| vertex.values.clone()),
+                    .map_or_else(Vec::new, |(vertex, ..)| vertex.values.clone()),
             ),
             Levels::Faces(face) => {
                 let outcome = stage(face, &[], objective, direction, remaining(deadline));
@@ -492,10 +502,9 @@ fn solve_stages(
         // levels without solving them.
         let mut unique = false;
         if let Levels::Faces(face) = &mut levels {
-            let maximise = direction == Direction::Maximise;
             let vertex = match reused {
-                Some((vertex, shape)) => {
-                    if let Some(bases) = bases {
+                Some((vertex, shape, _)) => {
+                    if let (Some(bases), 0) = (bases, solved_stages) {
                         bases.record(shape);
                     }
                     Some(vertex)
@@ -624,7 +633,7 @@ fn refine_continuous(
     let mut whole = program.with_full_segments_marked(values.clone());
     clean(program, &mut whole, 0.0);
     let fixed = program.with_integers_fixed(&whole);
-    let (mut ignored, mut reused) = (None, false);
+    let (mut ignored, mut reused) = (None, None);
     match solve_stages(plan, &fixed, options, None, &mut ignored, &mut reused) {
         Ok(ProgramSolution {
             status: Status::Optimal,
@@ -791,6 +800,7 @@ fn no_plan(status: Status, message: &str) -> ProgramSolution {
         message: message.to_string(),
         first_stage: None,
         basis_reused: false,
+        basis_pivots: 0,
     }
 }
 
@@ -831,6 +841,7 @@ fn finish(
         message,
         first_stage: None,
         basis_reused: false,
+        basis_pivots: 0,
     })
 }
 

@@ -314,11 +314,14 @@ fn period_margin_floor_holds_in_its_period() {
     // Q1 has baseline revenue 100 and fixed costs 40 (contribution 60). The driver
     // earns 2.5 per unit at gross margin 0.5: +1.25 gross profit, -1 spend.
     // Q1 floor 0.5: (60 + 0.25 x) / (100 + 2.5 x) >= 0.5 gives x <= 10. Budget 30 in
-    // all leaves 20 for Q2. Revenue 100 + 25 + 50 = 175.
+    // all, at most 20 of it in Q2, so revenue is largest with 10 units in Q1 (where
+    // the floor binds) and 20 in Q2: 100 + 25 + 50 = 175. (Without the Q2 cap,
+    // any split of 30 units with at most 10 in Q1 earns the same.)
     let mut plan = plan(&["Q1", "Q2"], vec![driver("d", 0.5, &[(None, 2.5)], 2)]);
     plan.periods[0].baseline_revenue = 100.0;
     plan.periods[0].fixed_costs = 40.0;
     plan.periods[0].min_margin = Some(0.5);
+    plan.periods[1].budget_cap = Some(20.0);
     plan.budget_cap = Some(30.0);
     let report = solved(&plan);
     assert_close(report.drivers[0].periods[0].units, 10.0);

@@ -14,6 +14,7 @@ fn results_by_id(path: &Path) -> std::collections::BTreeMap<String, Value> {
         // engine) depends on what the run solved before it, not on the scenario.
         if let Some(object) = result.as_object_mut() {
             object.remove("basisReused");
+            object.remove("basisPivots");
         }
         let id = result["scenarioId"]
             .as_str()

@@ -15,6 +15,8 @@ pub(super) struct Progress {
     infeasible: usize,
     /// Scenarios whose first level an earlier scenario's optimal basis settled.
     reused: usize,
+    /// Of those, the ones that needed simplex pivots from it.
+    pivoted: usize,
     started: Instant,
     last_line: Instant,
     last_step: usize,
@@ -43,6 +45,7 @@ impl Progress {
             failed: 0,
             infeasible: 0,
             reused: 0,
+            pivoted: 0,
             started: now,
             last_line: now,
             last_step: 0,
@@ -53,6 +56,9 @@ impl Progress {
         self.done += 1;
         if result.basis_reused {
             self.reused += 1;
+            if result.basis_pivots > 0 {
+                self.pivoted += 1;
+            }
         }
         if result.error.is_some() {
             self.failed += 1;
@@ -89,13 +95,15 @@ impl Progress {
         let seconds = elapsed.as_secs_f64();
         format!(
             "batch: {} of {} scenario(s) done in {seconds:.1} s ({:.1}/s): {} failed, {} \
-             infeasible; {} settled from an earlier optimal basis, {} by the solver{}",
+             infeasible; {} settled from an earlier optimal basis ({} of them after simplex \
+             pivots), {} by the solver{}",
             self.done,
             self.total,
             self.done as f64 / seconds.max(1e-9),
             self.failed,
             self.infeasible,
             self.reused,
+            self.pivoted,
             self.done - self.reused - self.failed,
             if self.skipped > 0 {
                 format!("; {} skipped (already in the output)", self.skipped)

@@ -21,6 +21,7 @@
 //! other tight rows are "released", with dual 0.
 
 mod lu;
+mod simplex;
 mod vertex;
 mod walk;
 
@@ -28,6 +29,7 @@ use crate::model::Objective;
 use crate::program::{LinExpr, Program};
 use crate::solve::first_objective;
 use lu::Lu;
+pub(crate) use simplex::optimum_from;
 pub(crate) use vertex::{exact_vertex, polished, vertex_at, Vertex};
 use walk::{Scratch, State};
 

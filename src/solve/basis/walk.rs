@@ -92,6 +92,11 @@ pub(super) struct State<'b, 'a> {
     /// The nonbasic variables whose reduced cost is zero: the only ones a dual
     /// simplex step can bring in without moving the duals (a tie).
     pub(super) zero: Vec<Slot>,
+    /// Added to the objective's coefficients (by variable; empty: none): the
+    /// simplex from a kept basis shifts the costs of mispriced variables so the
+    /// basis is dual feasible while dual pivots restore the plan, then drops the
+    /// shifts and finishes with primal pivots.
+    pub(super) cost_shift: Vec<f64>,
 }
 
 impl<'b, 'a> State<'b, 'a> {
@@ -99,13 +104,34 @@ impl<'b, 'a> State<'b, 'a> {
     /// duals are optimal, otherwise after degenerate primal simplex pivots at the
     /// vertex (Bland's rule). `None` when that does not succeed.
     pub(super) fn optimal(basis: &'b Basis<'a>) -> Option<Self> {
+        let mut state = State::at(basis, basis.values, &basis.activity);
+        for _ in 0..MAX_REPAIRS {
+            let size = state.reprice();
+            match state.mispriced(&size) {
+                None => {
+                    state.zero = state.dual_degenerate(&size);
+                    return Some(state);
+                }
+                Some(entering) => {
+                    if !state.degenerate_pivot(entering) {
+                        return None;
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// The factorised basis as it is, its basic variables at `values` (by
+    /// variable; a basic logical at its row's `activity`), nothing priced yet.
+    pub(super) fn at(basis: &'b Basis<'a>, values: &[f64], activity: &[f64]) -> Self {
         let m = basis.program.rows.len();
         let mut basic: Vec<Slot> = (0..m).map(Slot::Logical).collect();
-        let mut value = basis.activity.clone();
+        let mut value = activity.to_vec();
         for (position, &pivot_row) in basis.pivots.iter().enumerate() {
             let var = basis.free[position];
             basic[pivot_row] = Slot::Var(var);
-            value[pivot_row] = basis.values[var];
+            value[pivot_row] = values[var];
         }
         let var_status = basis
             .columns
@@ -128,7 +154,7 @@ impl<'b, 'a> State<'b, 'a> {
                 (RowState::Pivot(_), Sense::Equal) => Status::Fixed,
             })
             .collect();
-        let mut state = State {
+        State {
             basis,
             row: usize::MAX,
             direction: 0.0,
@@ -141,22 +167,8 @@ impl<'b, 'a> State<'b, 'a> {
             reduced: Vec::new(),
             etas: Vec::new(),
             zero: Vec::new(),
-        };
-        for _ in 0..MAX_REPAIRS {
-            let size = state.reprice();
-            match state.mispriced(&size) {
-                None => {
-                    state.zero = state.dual_degenerate(&size);
-                    return Some(state);
-                }
-                Some(entering) => {
-                    if !state.degenerate_pivot(entering) {
-                        return None;
-                    }
-                }
-            }
+            cost_shift: Vec::new(),
         }
-        None
     }
 
     /// Duals `y = c_B B^{-1}` and reduced costs `c - A^T y` of the current
@@ -164,16 +176,22 @@ impl<'b, 'a> State<'b, 'a> {
     pub(super) fn reprice(&mut self) -> Vec<f64> {
         let basis = self.basis;
         let program = basis.program;
+        let shift = |var: usize| self.cost_shift.get(var).copied().unwrap_or(0.0);
         let costs: Vec<f64> = self
             .basic
             .iter()
             .map(|slot| match *slot {
-                Slot::Var(var) => basis.cost[var],
+                Slot::Var(var) => basis.cost[var] + shift(var),
                 Slot::Logical(_) => 0.0,
             })
             .collect();
         self.duals = self.btran(&costs);
-        self.reduced = basis.cost.clone();
+        self.reduced = basis
+            .cost
+            .iter()
+            .enumerate()
+            .map(|(var, cost)| cost + shift(var))
+            .collect();
         let mut size: Vec<f64> = basis.cost.iter().map(|c| c.abs()).collect();
         for (row, &dual) in self.duals.iter().enumerate() {
             if dual != 0.0 {

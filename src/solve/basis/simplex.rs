@@ -1,0 +1,429 @@
+//! An optimum reached by simplex pivots from a kept basis, for a program that is
+//! a near variant of the one the basis is optimal for: a scenario of a batch
+//! (bounds, right-hand sides and coefficients moved) from the base plan's or an
+//! earlier scenario's optimal basis, and a later lexicographic level from the
+//! level before it on its optimal face.
+//!
+//! A basis whose duals still hold (only bounds and right-hand sides moved) is
+//! brought back to a feasible plan by dual simplex pivots; one whose plan is
+//! still feasible (the objective moved) by primal ones. The pivots only find a
+//! basis: the optimum is then read off that basis afresh and certified by
+//! [`vertex_at`] — values from one factorisation, every row and bound checked,
+//! no reduced cost of the wrong sign — so an unlucky pivot costs time, never a
+//! wrong answer. Anything unclear (neither primal nor dual feasible, a pivot
+//! too small, too many pivots) gives up, and the caller asks the engine.
+
+use super::walk::{enters, Slot, State, Status};
+use super::{vertex_at, Basis, BasisShape, Column, Vertex};
+use crate::program::{LinExpr, Program};
+
+/// Most pivots taken from a kept basis before the engine is asked instead: a
+/// near variant needs a few; a far one is cheaper to solve from scratch.
+const MAX_PIVOTS: usize = 60;
+
+/// A basic value counts as within its bounds up to this (relative) distance.
+const PRIMAL: f64 = 1e-9;
+
+/// The optimum of `max expr` (`min` unless `maximise`) over `program` from the
+/// basis `shape`: read off it when it is still optimal, otherwise after simplex
+/// pivots from it. Returns the certified vertex, the shape of its basis (to
+/// keep for the next variant) and the pivots taken; `None` when that does not
+/// succeed.
+pub(crate) fn optimum_from(
+    program: &Program,
+    maximise: bool,
+    expr: &LinExpr,
+    shape: &BasisShape,
+) -> Option<(Vertex, BasisShape, usize)> {
+    if let Some(vertex) = vertex_at(program, maximise, expr, shape) {
+        return Some((vertex, shape.clone(), 0));
+    }
+    let mut values = Vec::with_capacity(program.vars.len());
+    for (column, var) in shape.columns.iter().zip(&program.vars) {
+        let value = match column {
+            Column::Lower | Column::Fixed => var.lower,
+            Column::Upper => var.upper,
+            Column::Free(_) => 0.0,
+        };
+        if !value.is_finite() {
+            return None;
+        }
+        values.push(value);
+    }
+    if values.len() != program.vars.len() {
+        return None;
+    }
+    let basis = Basis::with_shape(program, maximise, expr, &values, shape)?;
+    let mut basic_values = values.clone();
+    for (var, value) in basis.free_values(&values) {
+        basic_values[var] = value;
+    }
+    let activity: Vec<f64> = program
+        .rows
+        .iter()
+        .map(|row| row.expr.eval(&basic_values))
+        .collect();
+    let mut state = State::at(&basis, &basic_values, &activity);
+    let pivots = state.pivot_to_optimum()?;
+    let found = state.shape();
+    let vertex = vertex_at(program, maximise, expr, &found)?;
+    Some((vertex, found, pivots))
+}
+
+impl State<'_, '_> {
+    /// Simplex pivots until the basis is primal and dual feasible: dual pivots
+    /// while the duals hold, primal ones while the plan does. The pivots taken;
+    /// `None` when the basis is neither, a pivot fails, or there are too many.
+    ///
+    /// A basis that is neither (a scenario that moves returns and bounds at
+    /// once) gets its mispriced variables' costs shifted until their reduced
+    /// costs are zero, dual pivots restore the plan under those costs, and the
+    /// shifts are dropped for primal pivots to finish.
+    fn pivot_to_optimum(&mut self) -> Option<usize> {
+        let mut shifted = false;
+        let mut pivots = 0;
+        while pivots <= MAX_PIVOTS {
+            let size = self.reprice();
+            let mispriced = self.mispriced(&size);
+            let infeasible = self.most_infeasible();
+            let pivoted = match (mispriced, infeasible) {
+                (None, None) if self.cost_shift.is_empty() => return Some(pivots),
+                (None, None) => {
+                    self.cost_shift.clear();
+                    continue;
+                }
+                (None, Some(leaving)) => self.dual_pivot(leaving),
+                (Some(entering), None) => self.primal_pivot(entering),
+                (Some(_), Some(_)) if !shifted => {
+                    shifted = true;
+                    if !self.shift_mispriced_costs(&size) {
+                        return None;
+                    }
+                    continue;
+                }
+                (Some(_), Some(_)) => false,
+            };
+            if !pivoted {
+                return None;
+            }
+            pivots += 1;
+        }
+        None
+    }
+
+    /// Shifts the cost of every structural variable whose reduced cost has the
+    /// wrong sign so that it is zero; `false` (nothing shifted) when a logical
+    /// is mispriced, which no variable's cost can mend.
+    fn shift_mispriced_costs(&mut self, size: &[f64]) -> bool {
+        let basis = self.basis;
+        let logical_mispriced = self.row_status.iter().enumerate().any(|(row, status)| {
+            let dual = self.duals[row];
+            let tolerance = super::DUAL * basis.dual_scale(row);
+            matches!(
+                (status, dual),
+                (Status::Upper, dual) if dual < -tolerance
+            ) || matches!((status, dual), (Status::Lower, dual) if dual > tolerance)
+        });
+        if logical_mispriced {
+            return false;
+        }
+        let mut shift = vec![0.0; self.var_status.len()];
+        for (var, status) in self.var_status.iter().enumerate() {
+            let d = self.reduced[var];
+            let tolerance = super::DUAL * size[var] + 1e-12 * basis.cost_scale;
+            if (*status == Status::Lower && d > tolerance)
+                || (*status == Status::Upper && d < -tolerance)
+            {
+                shift[var] = -d;
+            }
+        }
+        self.cost_shift = shift;
+        true
+    }
+
+    /// The basic variable furthest outside its bounds (relative to the bound),
+    /// with whether it is above its upper bound.
+    fn most_infeasible(&self) -> Option<(usize, bool)> {
+        let mut worst: Option<(usize, bool, f64)> = None;
+        for (position, (&slot, &x)) in self.basic.iter().zip(&self.value).enumerate() {
+            let (lower, upper) = self.bounds(slot);
+            let (excess, above, bound) = if x > upper {
+                (x - upper, true, upper)
+            } else if x < lower {
+                (lower - x, false, lower)
+            } else {
+                continue;
+            };
+            let relative = excess / bound.abs().max(1.0);
+            if relative > PRIMAL && worst.is_none_or(|(.., largest)| relative > largest) {
+                worst = Some((position, above, relative));
+            }
+        }
+        worst.map(|(position, above, _)| (position, above))
+    }
+
+    /// A dual simplex pivot: the basic variable at `position` leaves onto the
+    /// bound it is past (its upper one when `above`); the entering one is the
+    /// nonbasic variable whose reduced cost reaches zero first as the duals
+    /// move (so every other keeps its sign), and the plan moves so that the
+    /// leaving one lands on its bound.
+    fn dual_pivot(&mut self, (position, above): (usize, bool)) -> bool {
+        let basis = self.basis;
+        let rho = self.inverse_row(position);
+        let rho_scale = basis.rho_scale(&rho);
+        let mut best: Option<(Slot, f64, f64)> = None;
+        let mut consider = |slot: Slot, d: f64, alpha: f64, size: f64, upper: bool| {
+            if !enters(alpha, size, upper, above) {
+                return;
+            }
+            let ratio = (d / alpha).abs();
+            if best.is_none_or(|(_, best_ratio, best_alpha)| {
+                ratio < best_ratio || (ratio == best_ratio && alpha.abs() > best_alpha)
+            }) {
+                best = Some((slot, ratio, alpha.abs()));
+            }
+        };
+        for (var, status) in self.var_status.iter().enumerate() {
+            let upper = match status {
+                Status::Lower => false,
+                Status::Upper => true,
+                _ => continue,
+            };
+            let (mut alpha, mut size) = (0.0, 0.0);
+            for &(row, coefficient) in &basis.by_column[var] {
+                alpha += rho[row] * coefficient;
+                size += (rho[row] * coefficient).abs();
+            }
+            consider(Slot::Var(var), self.reduced[var], alpha, size, upper);
+        }
+        for (row, status) in self.row_status.iter().enumerate() {
+            let upper = match status {
+                Status::Lower => false,
+                Status::Upper => true,
+                _ => continue,
+            };
+            consider(
+                Slot::Logical(row),
+                self.duals[row],
+                -rho[row],
+                rho_scale / basis.row_largest[row],
+                upper,
+            );
+        }
+        let Some((entering, ..)) = best else {
+            // Nothing can enter: no plan meets the moved bounds (or round-off
+            // hides the one that does); the engine decides.
+            return false;
+        };
+        let w = self.ftran(&self.column(entering));
+        let leaving = self.basic[position];
+        let (lower, upper) = self.bounds(leaving);
+        let target = if above { upper } else { lower };
+        let Some(&pivot) = w.get(position) else {
+            return false;
+        };
+        if pivot == 0.0 {
+            return false;
+        }
+        // The entering variable moves by `step`; the basic ones by -step * w.
+        let step = (self.value[position] - target) / pivot;
+        let entering_value = self.nonbasic_value(entering) + step;
+        self.move_plan(step, &w);
+        if !self.pivot(position, entering, &w, above) {
+            return false;
+        }
+        self.value[position] = entering_value;
+        self.settle_fixed(leaving);
+        true
+    }
+
+    /// A primal simplex pivot: `entering` (moving `way`, +1 up) increases the
+    /// objective; it moves until a basic variable reaches a bound (which then
+    /// leaves) or it reaches its own other bound (a bound flip, no basis
+    /// change).
+    fn primal_pivot(&mut self, (entering, way): (Slot, f64)) -> bool {
+        let w = self.ftran(&self.column(entering));
+        let largest = w.iter().map(|w| w.abs()).fold(0.0, f64::max);
+        let epsilon = 1e-9 * largest;
+        let (own_lower, own_upper) = self.bounds(entering);
+        // How far the entering variable can move, the |w| that stops it, and
+        // the basic variable that does (its position, and whether at its upper
+        // bound; none: the entering variable's own other bound).
+        let (mut distance, mut stopping, mut blocker) =
+            (own_upper - own_lower, f64::INFINITY, None::<(usize, bool)>);
+        for (position, &change) in w.iter().enumerate() {
+            // The basic variables move by -way * w per unit the entering one moves.
+            let motion = -way * change;
+            if motion.abs() <= epsilon {
+                continue;
+            }
+            let (lower, upper) = self.bounds(self.basic[position]);
+            let x = self.value[position];
+            let (reach, at_upper) = if motion > 0.0 {
+                ((upper - x) / motion, true)
+            } else {
+                ((x - lower) / -motion, false)
+            };
+            if !reach.is_finite() {
+                continue;
+            }
+            let reach = reach.max(0.0);
+            if reach < distance - 1e-12 || (reach <= distance + 1e-12 && change.abs() > stopping) {
+                (distance, stopping, blocker) = (reach, change.abs(), Some((position, at_upper)));
+            }
+        }
+        if !distance.is_finite() {
+            // Unbounded along this edge; the engine says so properly.
+            return false;
+        }
+        let step = way * distance;
+        let entering_value = self.nonbasic_value(entering) + step;
+        self.move_plan(step, &w);
+        match blocker {
+            None => {
+                // A bound flip: the entering variable crosses to its other bound.
+                let flipped = if way > 0.0 {
+                    Status::Upper
+                } else {
+                    Status::Lower
+                };
+                match entering {
+                    Slot::Var(var) => self.var_status[var] = flipped,
+                    Slot::Logical(row) => self.row_status[row] = flipped,
+                }
+                true
+            }
+            Some((position, at_upper)) => {
+                let leaving = self.basic[position];
+                if !self.pivot(position, entering, &w, at_upper) {
+                    return false;
+                }
+                self.value[position] = entering_value;
+                self.settle_fixed(leaving);
+                true
+            }
+        }
+    }
+
+    /// The basic values after the entering variable moved by `step`: each
+    /// moves by `-step * w`.
+    fn move_plan(&mut self, step: f64, w: &[f64]) {
+        for (value, change) in self.value.iter_mut().zip(w) {
+            *value -= step * change;
+        }
+    }
+
+    /// A variable that left the basis with both bounds equal cannot move: it
+    /// is fixed, whatever bound it left on (an equality row's logical has no
+    /// sign for its dual).
+    fn settle_fixed(&mut self, slot: Slot) {
+        let (lower, upper) = self.bounds(slot);
+        if lower == upper {
+            match slot {
+                Slot::Var(var) => self.var_status[var] = Status::Fixed,
+                Slot::Logical(row) => self.row_status[row] = Status::Fixed,
+            }
+        }
+    }
+
+    /// The shape of the current basis: its basic variables free, the others
+    /// on their bounds, the rows whose logicals are not basic tight.
+    fn shape(&self) -> BasisShape {
+        BasisShape {
+            columns: self
+                .var_status
+                .iter()
+                .map(|status| match status {
+                    Status::Basic => Column::Free(0),
+                    Status::Lower => Column::Lower,
+                    Status::Upper => Column::Upper,
+                    Status::Fixed => Column::Fixed,
+                })
+                .collect(),
+            tight: self
+                .row_status
+                .iter()
+                .enumerate()
+                .filter(|(_, status)| **status != Status::Basic)
+                .map(|(row, _)| row)
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixtures::worked_example;
+    use crate::solve::basis::{exact_vertex, AT_BOUND};
+    use crate::solve::{first_objective, optimize_expr, Optimum};
+
+    /// The optimum of the first objective, solved by the engine.
+    fn engine_optimum(program: &Program, maximise: bool, expr: &LinExpr) -> f64 {
+        match optimize_expr(program, expr, maximise, None).expect("solves") {
+            Optimum::Value(value, _) => value,
+            other => panic!("not optimal: {other:?}"),
+        }
+    }
+
+    /// The shape of the engine's optimum of `program`.
+    fn optimal_shape(program: &Program, maximise: bool, expr: &LinExpr) -> BasisShape {
+        let Optimum::Value(_, values) =
+            optimize_expr(program, expr, maximise, None).expect("solves")
+        else {
+            panic!("not optimal")
+        };
+        let vertex = exact_vertex(program, maximise, expr, &values).expect("a vertex");
+        BasisShape::at(program, &vertex.values, AT_BOUND)
+    }
+
+    #[test]
+    fn a_moved_budget_is_reached_by_dual_pivots_from_the_old_basis() {
+        // The worked example at a margin floor of 0.2 spends its budget cap; the
+        // cap at 30 % and 170 % of itself moves the optimum to other bases.
+        let plan = worked_example(0.2);
+        let program = crate::program::Program::build(&plan);
+        let (maximise, expr) = first_objective(plan.objective, &program);
+        let expr = expr.clone();
+        let shape = optimal_shape(&program, maximise, &expr);
+        let budget = program
+            .named
+            .iter()
+            .position(|named| named.name == "budget_cap")
+            .expect("a budget cap");
+        let mut pivoted = 0;
+        for factor in [0.3, 0.6, 0.95, 1.05, 1.7] {
+            let bound = program.named[budget].bound * factor;
+            let moved = program.with_bound(budget, bound);
+            let expected = engine_optimum(&moved, maximise, &expr);
+            let (vertex, _, pivots) =
+                optimum_from(&moved, maximise, &expr, &shape).expect("reached");
+            let value = expr.eval(&vertex.values);
+            assert!(
+                (value - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+                "budget x{factor}: {value} against the engine's {expected}"
+            );
+            pivoted += pivots;
+        }
+        assert!(pivoted > 0, "some moved budget changes the basis");
+    }
+
+    #[test]
+    fn a_later_objective_is_reached_by_primal_pivots_from_the_first_optimum() {
+        // From revenue's optimal basis to the optimum of spend (minimised) over
+        // the same program: the plan stays feasible, the duals do not.
+        let plan = worked_example(0.2);
+        let program = crate::program::Program::build(&plan);
+        let (maximise, revenue) = first_objective(plan.objective, &program);
+        let shape = optimal_shape(&program, maximise, &revenue.clone());
+        let spend = program.levels.spend.clone();
+        let expected = engine_optimum(&program, false, &spend);
+        let (vertex, _, pivots) = optimum_from(&program, false, &spend, &shape).expect("reached");
+        let value = spend.eval(&vertex.values);
+        assert!(
+            (value - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+            "{value} against the engine's {expected}"
+        );
+        assert!(pivots > 0);
+    }
+}
