@@ -121,11 +121,14 @@ fn check(batch: &ScenarioBatch, numbered: &[(usize, pb::Scenario)], jobs: usize)
         let status = pb::SolveStatus::try_from(result.status)
             .map_or("?", |status| status.as_str_name())
             .to_string();
-        *statuses
-            .lock()
-            .expect("no panics")
-            .entry(status)
-            .or_default() += 1;
+        let how = match (result.basis_reused, result.basis_pivots) {
+            (false, _) => "by the engine",
+            (true, 0) => "from a kept basis as it was",
+            (true, _) => "from a kept basis after pivots",
+        };
+        let mut statuses = statuses.lock().expect("no panics");
+        *statuses.entry(status).or_default() += 1;
+        *statuses.entry(how.to_string()).or_default() += 1;
         true
     });
     eprintln!(

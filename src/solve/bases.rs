@@ -6,13 +6,16 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::basis::{optimum_from, vertex_at, BasisShape, Vertex};
+use super::basis::{optimum_from, structure, vertex_at, BasisShape, Vertex};
 use crate::program::{LinExpr, Program};
 
-/// How many bases are kept (the most recently useful first).
-const KEPT: usize = 4;
+/// How many bases are kept (the most recently useful first): a batch whose
+/// scenarios add rows (a Q1 cash cap in some) has programs of several
+/// structures, and each is tried only on its own.
+const KEPT: usize = 8;
 
-/// How many of them a solve tries before it asks the engine: each try costs a
+/// How many of them (of the program's structure) a solve tries before it asks
+/// the engine: the most recent with pivots, the next as it is. Each try costs a
 /// factorisation, and a basis further down the list rarely fits when the first
 /// ones did not.
 const TRIED: usize = 2;
@@ -71,11 +74,13 @@ impl Bases {
         {
             return None;
         }
+        let structure = structure(program);
         let candidates: Vec<BasisShape> = self
             .shapes
             .lock()
             .ok()?
             .iter()
+            .filter(|shape| shape.fits(structure))
             .take(TRIED)
             .cloned()
             .collect();
@@ -83,13 +88,16 @@ impl Bases {
             return None;
         }
         self.tries.fetch_add(1, Ordering::Relaxed);
-        let settled = candidates
-            .iter()
-            .find_map(|shape| {
-                let vertex = vertex_at(program, maximise, expr, shape)?;
-                Some((vertex, shape.clone(), 0))
+        // The most recent basis, as it is or after pivots; the one before it
+        // only as it is (most scenarios of a batch now need pivots from the
+        // first, and each try costs a factorisation).
+        let settled = candidates.first().and_then(|shape| {
+            optimum_from(program, maximise, expr, shape).or_else(|| {
+                let earlier = candidates.get(1)?;
+                let vertex = vertex_at(program, maximise, expr, earlier)?;
+                Some((vertex, earlier.clone(), 0))
             })
-            .or_else(|| optimum_from(program, maximise, expr, candidates.first()?));
+        });
         if settled.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }

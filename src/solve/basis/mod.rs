@@ -128,9 +128,39 @@ pub(crate) fn basis_sides(
 pub(crate) struct BasisShape {
     columns: Vec<Column>,
     tight: Vec<usize>,
+    /// The [`structure`] of the program it was read from.
+    structure: u64,
+}
+
+/// A fingerprint of `program`'s structure: its variables, and which variables
+/// each row has (not the coefficients, bounds or right-hand sides a scenario
+/// moves). A scenario that adds a row (a Q1 cash cap the base plan lacks) has
+/// another structure, and a basis of one means nothing for the other.
+pub(crate) fn structure(program: &Program) -> u64 {
+    // FNV-1a over the counts and indices: a fingerprint, not a defence against
+    // crafted collisions (a basis that does not fit fails its certification),
+    // and a few times cheaper than SipHash on a scenario's every row.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut mix = |value: usize| {
+        hash = (hash ^ value as u64).wrapping_mul(0x0100_0000_01b3);
+    };
+    mix(program.vars.len());
+    mix(program.rows.len());
+    for row in &program.rows {
+        mix(row.expr.terms.len());
+        for &(var, _) in &row.expr.terms {
+            mix(var);
+        }
+    }
+    hash
 }
 
 impl BasisShape {
+    /// Whether this shape was read from a program of `program`'s structure.
+    pub(crate) fn fits(&self, structure: u64) -> bool {
+        self.structure == structure
+    }
+
     /// The shape of `program` at `values`: a variable within `at_bound`
     /// (relative) of a bound counts as at it.
     pub(crate) fn at(program: &Program, values: &[f64], at_bound: f64) -> BasisShape {
@@ -157,7 +187,11 @@ impl BasisShape {
             .filter(|(_, row)| row.is_tight(values))
             .map(|(index, _)| index)
             .collect();
-        BasisShape { columns, tight }
+        BasisShape {
+            columns,
+            tight,
+            structure: structure(program),
+        }
     }
 }
 

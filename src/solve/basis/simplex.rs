@@ -35,9 +35,20 @@ pub(crate) fn optimum_from(
     expr: &LinExpr,
     shape: &BasisShape,
 ) -> Option<(Vertex, BasisShape, usize)> {
-    if let Some(vertex) = vertex_at(program, maximise, expr, shape) {
-        return Some((vertex, shape.clone(), 0));
+    match vertex_at(program, maximise, expr, shape) {
+        Some(vertex) => Some((vertex, shape.clone(), 0)),
+        None => pivoted_from(program, maximise, expr, shape),
     }
+}
+
+/// [`optimum_from`] for a basis already known not to be optimal as it is: the
+/// pivots straight away.
+fn pivoted_from(
+    program: &Program,
+    maximise: bool,
+    expr: &LinExpr,
+    shape: &BasisShape,
+) -> Option<(Vertex, BasisShape, usize)> {
     let mut values = Vec::with_capacity(program.vars.len());
     for (column, var) in shape.columns.iter().zip(&program.vars) {
         let value = match column {
@@ -96,9 +107,7 @@ impl State<'_, '_> {
                 (Some(entering), None) => self.primal_pivot(entering),
                 (Some(_), Some(_)) if !shifted => {
                     shifted = true;
-                    if !self.shift_mispriced_costs(&size) {
-                        return None;
-                    }
+                    self.shift_mispriced_costs(&size);
                     continue;
                 }
                 (Some(_), Some(_)) => false,
@@ -111,23 +120,12 @@ impl State<'_, '_> {
         None
     }
 
-    /// Shifts the cost of every structural variable whose reduced cost has the
-    /// wrong sign so that it is zero; `false` (nothing shifted) when a logical
-    /// is mispriced, which no variable's cost can mend.
-    fn shift_mispriced_costs(&mut self, size: &[f64]) -> bool {
+    /// Shifts the cost of every variable and logical whose reduced cost has the
+    /// wrong sign so that it is zero.
+    fn shift_mispriced_costs(&mut self, size: &[f64]) {
         let basis = self.basis;
-        let logical_mispriced = self.row_status.iter().enumerate().any(|(row, status)| {
-            let dual = self.duals[row];
-            let tolerance = super::DUAL * basis.dual_scale(row);
-            matches!(
-                (status, dual),
-                (Status::Upper, dual) if dual < -tolerance
-            ) || matches!((status, dual), (Status::Lower, dual) if dual > tolerance)
-        });
-        if logical_mispriced {
-            return false;
-        }
-        let mut shift = vec![0.0; self.var_status.len()];
+        let n = self.var_status.len();
+        let mut shift = vec![0.0; n + self.row_status.len()];
         for (var, status) in self.var_status.iter().enumerate() {
             let d = self.reduced[var];
             let tolerance = super::DUAL * size[var] + 1e-12 * basis.cost_scale;
@@ -137,8 +135,16 @@ impl State<'_, '_> {
                 shift[var] = -d;
             }
         }
+        for (row, status) in self.row_status.iter().enumerate() {
+            let d = self.duals[row];
+            let tolerance = super::DUAL * basis.dual_scale(row);
+            if (*status == Status::Upper && d < -tolerance)
+                || (*status == Status::Lower && d > tolerance)
+            {
+                shift[n + row] = -d;
+            }
+        }
         self.cost_shift = shift;
-        true
     }
 
     /// The basic variable furthest outside its bounds (relative to the bound),
@@ -204,7 +210,7 @@ impl State<'_, '_> {
             };
             consider(
                 Slot::Logical(row),
-                self.duals[row],
+                self.logical_reduced(row),
                 -rho[row],
                 rho_scale / basis.row_largest[row],
                 upper,
@@ -347,6 +353,7 @@ impl State<'_, '_> {
                 .filter(|(_, status)| **status != Status::Basic)
                 .map(|(row, _)| row)
                 .collect(),
+            structure: super::structure(self.basis.program),
         }
     }
 }

@@ -92,10 +92,10 @@ pub(super) struct State<'b, 'a> {
     /// The nonbasic variables whose reduced cost is zero: the only ones a dual
     /// simplex step can bring in without moving the duals (a tie).
     pub(super) zero: Vec<Slot>,
-    /// Added to the objective's coefficients (by variable; empty: none): the
-    /// simplex from a kept basis shifts the costs of mispriced variables so the
-    /// basis is dual feasible while dual pivots restore the plan, then drops the
-    /// shifts and finishes with primal pivots.
+    /// Added to the objective's coefficients, by variable and then by row's
+    /// logical (empty: none): the simplex from a kept basis shifts the costs
+    /// of mispriced variables so the basis is dual feasible while dual pivots
+    /// restore the plan, then drops the shifts and finishes with primal pivots.
     pub(super) cost_shift: Vec<f64>,
 }
 
@@ -176,13 +176,14 @@ impl<'b, 'a> State<'b, 'a> {
     pub(super) fn reprice(&mut self) -> Vec<f64> {
         let basis = self.basis;
         let program = basis.program;
-        let shift = |var: usize| self.cost_shift.get(var).copied().unwrap_or(0.0);
+        let shift = |index: usize| self.cost_shift.get(index).copied().unwrap_or(0.0);
+        let n = basis.cost.len();
         let costs: Vec<f64> = self
             .basic
             .iter()
             .map(|slot| match *slot {
                 Slot::Var(var) => basis.cost[var] + shift(var),
-                Slot::Logical(_) => 0.0,
+                Slot::Logical(row) => shift(n + row),
             })
             .collect();
         self.duals = self.btran(&costs);
@@ -202,6 +203,17 @@ impl<'b, 'a> State<'b, 'a> {
             }
         }
         size
+    }
+
+    /// The reduced cost of `row`'s logical: its row's dual, plus any shift of
+    /// its cost.
+    pub(super) fn logical_reduced(&self, row: usize) -> f64 {
+        let shift = self
+            .cost_shift
+            .get(self.basis.cost.len() + row)
+            .copied()
+            .unwrap_or(0.0);
+        self.duals[row] + shift
     }
 
     /// The nonbasic variables (not fixed) whose reduced cost is zero up to
@@ -358,7 +370,7 @@ impl<'b, 'a> State<'b, 'a> {
                 .iter()
                 .enumerate()
                 .find_map(|(row, status)| {
-                    let dual = self.duals[row];
+                    let dual = self.logical_reduced(row);
                     let tolerance = DUAL * basis.dual_scale(row);
                     match status {
                         // A logical's reduced cost is its row's dual.
