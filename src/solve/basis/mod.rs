@@ -156,6 +156,27 @@ pub(crate) fn structure(program: &Program) -> u64 {
 }
 
 impl BasisShape {
+    /// `program`'s variables as this shape puts them: on the bound it names, the
+    /// free ones 0 (to be solved for). `None` when the shape has another number
+    /// of variables or names an infinite bound.
+    pub(crate) fn on_bounds(&self, program: &Program) -> Option<Vec<f64>> {
+        if self.columns.len() != program.vars.len() {
+            return None;
+        }
+        self.columns
+            .iter()
+            .zip(&program.vars)
+            .map(|(column, var)| {
+                let value = match column {
+                    Column::Lower | Column::Fixed => var.lower,
+                    Column::Upper => var.upper,
+                    Column::Free(_) => 0.0,
+                };
+                value.is_finite().then_some(value)
+            })
+            .collect()
+    }
+
     /// Whether this shape was read from a program of `program`'s structure.
     pub(crate) fn fits(&self, structure: u64) -> bool {
         self.structure == structure

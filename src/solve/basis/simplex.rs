@@ -49,21 +49,7 @@ fn pivoted_from(
     expr: &LinExpr,
     shape: &BasisShape,
 ) -> Option<(Vertex, BasisShape, usize)> {
-    let mut values = Vec::with_capacity(program.vars.len());
-    for (column, var) in shape.columns.iter().zip(&program.vars) {
-        let value = match column {
-            Column::Lower | Column::Fixed => var.lower,
-            Column::Upper => var.upper,
-            Column::Free(_) => 0.0,
-        };
-        if !value.is_finite() {
-            return None;
-        }
-        values.push(value);
-    }
-    if values.len() != program.vars.len() {
-        return None;
-    }
+    let values = shape.on_bounds(program)?;
     let basis = Basis::with_shape(program, maximise, expr, &values, shape)?;
     let mut basic_values = values.clone();
     for (var, value) in basis.free_values(&values) {
@@ -249,35 +235,16 @@ impl State<'_, '_> {
     /// change).
     fn primal_pivot(&mut self, (entering, way): (Slot, f64)) -> bool {
         let w = self.ftran(&self.column(entering));
-        let largest = w.iter().map(|w| w.abs()).fold(0.0, f64::max);
-        let epsilon = 1e-9 * largest;
         let (own_lower, own_upper) = self.bounds(entering);
-        // How far the entering variable can move, the |w| that stops it, and
-        // the basic variable that does (its position, and whether at its upper
-        // bound; none: the entering variable's own other bound).
-        let (mut distance, mut stopping, mut blocker) =
-            (own_upper - own_lower, f64::INFINITY, None::<(usize, bool)>);
-        for (position, &change) in w.iter().enumerate() {
-            // The basic variables move by -way * w per unit the entering one moves.
-            let motion = -way * change;
-            if motion.abs() <= epsilon {
-                continue;
+        // The entering variable's own other bound stops it too (a bound flip),
+        // first where a basic variable is no nearer.
+        let own = own_upper - own_lower;
+        let (distance, blocker) = match self.blocker(&w, way) {
+            Some(blocker) if blocker.distance < own - 1e-12 => {
+                (blocker.distance, Some((blocker.position, blocker.at_upper)))
             }
-            let (lower, upper) = self.bounds(self.basic[position]);
-            let x = self.value[position];
-            let (reach, at_upper) = if motion > 0.0 {
-                ((upper - x) / motion, true)
-            } else {
-                ((x - lower) / -motion, false)
-            };
-            if !reach.is_finite() {
-                continue;
-            }
-            let reach = reach.max(0.0);
-            if reach < distance - 1e-12 || (reach <= distance + 1e-12 && change.abs() > stopping) {
-                (distance, stopping, blocker) = (reach, change.abs(), Some((position, at_upper)));
-            }
-        }
+            _ => (own, None),
+        };
         if !distance.is_finite() {
             // Unbounded along this edge; the engine says so properly.
             return false;

@@ -117,21 +117,7 @@ pub(crate) fn vertex_at(
     expr: &LinExpr,
     shape: &BasisShape,
 ) -> Option<Vertex> {
-    if shape.columns.len() != program.vars.len() {
-        return None;
-    }
-    let mut values = Vec::with_capacity(program.vars.len());
-    for (column, var) in shape.columns.iter().zip(&program.vars) {
-        let value = match column {
-            Column::Lower | Column::Fixed => var.lower,
-            Column::Upper => var.upper,
-            Column::Free(_) => 0.0,
-        };
-        if !value.is_finite() {
-            return None;
-        }
-        values.push(value);
-    }
+    let mut values = shape.on_bounds(program)?;
     let free_values =
         Basis::with_shape(program, maximise, expr, &values, shape)?.free_values(&values);
     for (var, value) in free_values {

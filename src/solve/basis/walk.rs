@@ -62,6 +62,26 @@ pub(super) struct Eta {
     pub(super) pivot: f64,
 }
 
+/// The basic variable that stops an entering one (the primal ratio test).
+pub(super) struct Blocker {
+    /// How far the entering variable moves until it does.
+    pub(super) distance: f64,
+    /// Its |w|: of two at the same distance, the larger pivot is the safer.
+    pub(super) size: f64,
+    /// Its position in the basis.
+    pub(super) position: usize,
+    /// Whether it reaches its upper bound (else its lower one).
+    pub(super) at_upper: bool,
+}
+
+impl Blocker {
+    /// Whether one at `distance` with pivot size `size` stops the entering
+    /// variable first (within 1e-12; then the larger pivot).
+    pub(super) fn beaten_by(&self, distance: f64, size: f64) -> bool {
+        distance < self.distance - 1e-12 || (distance <= self.distance + 1e-12 && size > self.size)
+    }
+}
+
 /// Most basis changes one side may take before it is left to re-solves.
 pub(super) const MAX_STEPS: usize = 24;
 /// Most degenerate pivots spent completing the basis before giving up.
@@ -388,9 +408,28 @@ impl<'b, 'a> State<'b, 'a> {
     /// blocks it.
     pub(super) fn degenerate_pivot(&mut self, (entering, way): (Slot, f64)) -> bool {
         let w = self.ftran(&self.column(entering));
+        let Some(Blocker {
+            distance,
+            position,
+            at_upper,
+            ..
+        }) = self.blocker(&w, way)
+        else {
+            return false;
+        };
+        if distance > 1e-9 * self.value[position].abs().max(1.0) {
+            return false;
+        }
+        self.pivot(position, entering, &w, at_upper)
+    }
+
+    /// The primal ratio test for an entering variable whose column in the
+    /// current basis is `w`, moving `way` (+1: up): the basic variable that
+    /// reaches a bound first (ties to the largest |w|), or `None` when none does.
+    pub(super) fn blocker(&self, w: &[f64], way: f64) -> Option<Blocker> {
         let largest = w.iter().map(|w| w.abs()).fold(0.0, f64::max);
         let epsilon = 1e-9 * largest;
-        let mut best: Option<(f64, f64, usize, bool)> = None;
+        let mut best: Option<Blocker> = None;
         for (position, &change) in w.iter().enumerate() {
             // The basic variables move by -way * w per unit the entering one moves.
             let motion = -way * change;
@@ -408,20 +447,19 @@ impl<'b, 'a> State<'b, 'a> {
                 continue;
             }
             let distance = distance.max(0.0);
-            let better = best.is_none_or(|(d, size, _, _)| {
-                distance < d - 1e-12 || (distance <= d + 1e-12 && change.abs() > size)
-            });
-            if better {
-                best = Some((distance, change.abs(), position, at_upper));
+            if best
+                .as_ref()
+                .is_none_or(|best| best.beaten_by(distance, change.abs()))
+            {
+                best = Some(Blocker {
+                    distance,
+                    size: change.abs(),
+                    position,
+                    at_upper,
+                });
             }
         }
-        let Some((distance, _, position, at_upper)) = best else {
-            return false;
-        };
-        if distance > 1e-9 * self.value[position].abs().max(1.0) {
-            return false;
-        }
-        self.pivot(position, entering, &w, at_upper)
+        best
     }
 
     /// The column of `slot` in the program's rows (a logical's is `-e_row`).
