@@ -259,6 +259,25 @@ impl<'a> Basis<'a> {
         Basis::with_shape(program, maximise, expr, values, &shape)
     }
 
+    /// The same factorised basis at other `values` (the vertex its free
+    /// variables were solved for): only the rows' activities are recomputed.
+    fn at_values<'b>(self, values: &'b [f64]) -> Basis<'b>
+    where
+        'a: 'b,
+    {
+        let activity = self
+            .program
+            .rows
+            .iter()
+            .map(|row| row.expr.eval(values))
+            .collect();
+        Basis {
+            values,
+            activity,
+            ..self
+        }
+    }
+
     /// The free variables' values (by variable) that make the pivot rows hold
     /// with equality when every other variable is at its value in `values`:
     /// `B x_F = rhs - N x_N`, one solve with the factors.

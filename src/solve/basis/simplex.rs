@@ -28,22 +28,9 @@ const PRIMAL: f64 = 1e-9;
 /// basis `shape`: read off it when it is still optimal, otherwise after simplex
 /// pivots from it. Returns the certified vertex, the shape of its basis (to
 /// keep for the next variant) and the pivots taken; `None` when that does not
-/// succeed.
+/// succeed. Two factorisations: the kept basis, and the one found (certified by
+/// [`vertex_at`]).
 pub(crate) fn optimum_from(
-    program: &Program,
-    maximise: bool,
-    expr: &LinExpr,
-    shape: &BasisShape,
-) -> Option<(Vertex, BasisShape, usize)> {
-    match vertex_at(program, maximise, expr, shape) {
-        Some(vertex) => Some((vertex, shape.clone(), 0)),
-        None => pivoted_from(program, maximise, expr, shape),
-    }
-}
-
-/// [`optimum_from`] for a basis already known not to be optimal as it is: the
-/// pivots straight away.
-fn pivoted_from(
     program: &Program,
     maximise: bool,
     expr: &LinExpr,

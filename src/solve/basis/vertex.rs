@@ -117,16 +117,18 @@ pub(crate) fn vertex_at(
     expr: &LinExpr,
     shape: &BasisShape,
 ) -> Option<Vertex> {
-    let mut values = shape.on_bounds(program)?;
-    let free_values =
-        Basis::with_shape(program, maximise, expr, &values, shape)?.free_values(&values);
-    for (var, value) in free_values {
+    let on_bounds = shape.on_bounds(program)?;
+    let basis = Basis::with_shape(program, maximise, expr, &on_bounds, shape)?;
+    let mut values = on_bounds.clone();
+    for (var, value) in basis.free_values(&on_bounds) {
         values[var] = value;
     }
     if !meets_every_row_and_bound(program, &mut values, SETTLED) {
         return None;
     }
-    let basis = Basis::new(program, maximise, expr, &values, AT_BOUND)?;
+    // The shape's own basis, factorised once, certifies the vertex: primal
+    // feasible (just checked) and, after any degenerate repairs, dual feasible.
+    let basis = basis.at_values(&values);
     let face = State::optimal(&basis)?.face();
     Some(Vertex {
         values: values.clone(),
