@@ -54,7 +54,8 @@ impl Diagnosis {
     }
 }
 
-/// Bisection steps when a ratio bound is relaxed alone.
+/// Bisection steps when a ratio bound (or a linear one whose extreme the engine
+/// put past the edge) is relaxed alone.
 const RATIO_BISECTIONS: usize = 40;
 
 /// Diagnoses an infeasible plan whose program is `program`.
@@ -194,7 +195,31 @@ fn relax_alone(
                     _ => None,
                 },
             };
-            Ok(nearest.filter(|bound| (lowest..=highest).contains(bound)))
+            let nearest = nearest.filter(|bound| (lowest..=highest).contains(bound));
+            let loosest = match named.sense {
+                Sense::LessEqual => Some(highest),
+                Sense::GreaterEqual => Some(lowest),
+                Sense::Equal => None,
+            };
+            match (nearest, loosest) {
+                // The engine's extreme of the measure is within its tolerance
+                // of the true one, and may lie just past it (a group's spend of
+                // 1e-4 where a plan of units can spend nothing: 1e-9 of a unit
+                // costing 1e5, within microlp's tolerance on another row). The
+                // bound found must make the plan feasible as a plan of units;
+                // where it does not, the edge is bisected from there towards
+                // the loosest bound, as a ratio bound's is.
+                (Some(found), Some(loosest))
+                    if loosest.is_finite()
+                        && !feasible(&program.with_bound(index, found), time_limit)? =>
+                {
+                    if !feasible(&program.with_bound(index, loosest), time_limit)? {
+                        return Ok(None);
+                    }
+                    bisect_edge(program, index, found, loosest, time_limit).map(Some)
+                }
+                _ => Ok(nearest),
+            }
         }
         Measure::Ratio { .. } => {
             // Feasibility is monotone in a ratio bound: bisect between the bound and
@@ -206,33 +231,46 @@ fn relax_alone(
             if !feasible(&program.with_bound(index, loosest), time_limit)? {
                 return Ok(None);
             }
-            let (mut infeasible, mut feasible_at) = (named.bound, loosest);
-            for _ in 0..RATIO_BISECTIONS {
-                // Any point inside the bracket narrows it: where the engine fails on
-                // the middle, a point a quarter of the way from either end is asked.
-                let mut outcome = None;
-                for fraction in [0.5, 0.25, 0.75] {
-                    let probe = infeasible + (feasible_at - infeasible) * fraction;
-                    match feasible(&program.with_bound(index, probe), time_limit) {
-                        Ok(answer) => {
-                            outcome = Some((probe, answer));
-                            break;
-                        }
-                        Err(SolveError::Backend(error)) if fraction != 0.75 => {
-                            tracing::debug!(%error, probe, "engine failed; probing elsewhere");
-                        }
-                        Err(error) => return Err(error),
-                    }
-                }
-                match outcome {
-                    Some((probe, true)) => feasible_at = probe,
-                    Some((probe, false)) => infeasible = probe,
-                    None => break,
-                }
-            }
-            Ok(Some(feasible_at))
+            bisect_edge(program, index, named.bound, loosest, time_limit).map(Some)
         }
     }
+}
+
+/// The edge between bounds of constraint `index` where the program is
+/// infeasible (`infeasible`) and where it is feasible (`feasible_at`), found by
+/// bisection (feasibility is monotone in one bound): the feasible end of the
+/// last bracket.
+fn bisect_edge(
+    program: &Program,
+    index: usize,
+    mut infeasible: f64,
+    mut feasible_at: f64,
+    time_limit: Option<Duration>,
+) -> Result<f64, SolveError> {
+    for _ in 0..RATIO_BISECTIONS {
+        // Any point inside the bracket narrows it: where the engine fails on
+        // the middle, a point a quarter of the way from either end is asked.
+        let mut outcome = None;
+        for fraction in [0.5, 0.25, 0.75] {
+            let probe = infeasible + (feasible_at - infeasible) * fraction;
+            match feasible(&program.with_bound(index, probe), time_limit) {
+                Ok(answer) => {
+                    outcome = Some((probe, answer));
+                    break;
+                }
+                Err(SolveError::Backend(error)) if fraction != 0.75 => {
+                    tracing::debug!(%error, probe, "engine failed; probing elsewhere");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        match outcome {
+            Some((probe, true)) => feasible_at = probe,
+            Some((probe, false)) => infeasible = probe,
+            None => break,
+        }
+    }
+    Ok(feasible_at)
 }
 
 /// The relaxation minimising the sum of relative changes `|change| / max(1, |bound|)`
