@@ -211,7 +211,7 @@ fn relax_alone(
                 // the loosest bound, as a ratio bound's is.
                 (Some(found), Some(loosest))
                     if loosest.is_finite()
-                        && !feasible(&program.with_bound(index, found), time_limit)? =>
+                        && !feasible_or_failed(program, index, found, time_limit)? =>
                 {
                     if !feasible(&program.with_bound(index, loosest), time_limit)? {
                         return Ok(None);
@@ -233,6 +233,25 @@ fn relax_alone(
             }
             bisect_edge(program, index, named.bound, loosest, time_limit).map(Some)
         }
+    }
+}
+
+/// Whether the program with constraint `index`'s bound at `bound` is feasible;
+/// `false` also when the engines fail on it (at a feasibility edge with
+/// coefficients spanning 3e8, microlp can: the bound is then bisected from a
+/// point where the answer is clear).
+fn feasible_or_failed(
+    program: &Program,
+    index: usize,
+    bound: f64,
+    time_limit: Option<Duration>,
+) -> Result<bool, SolveError> {
+    match feasible(&program.with_bound(index, bound), time_limit) {
+        Err(SolveError::Backend(error)) => {
+            tracing::debug!(%error, bound, "engine failed at the bound found; bisecting");
+            Ok(false)
+        }
+        answer => answer,
     }
 }
 
