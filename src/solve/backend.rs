@@ -222,6 +222,33 @@ fn solve_microlp(
             outcome => return outcome,
         }
     }
+    // Every start failed or broke a row: a linear program goes to the
+    // project's own simplex (certified optimum, or a proof that no plan
+    // exists), as at a feasibility edge where microlp meets singular bases or
+    // calls a plan feasible within its tolerance that breaks a row by 1e-4.
+    if !integer {
+        let with_holds;
+        let asked = if holds.is_empty() {
+            program
+        } else {
+            let mut extended = program.clone();
+            extended.rows.extend_from_slice(holds);
+            with_holds = extended;
+            &with_holds
+        };
+        let maximise = direction == Direction::Maximise;
+        match super::basis::solve_from_bounds(asked, maximise, objective) {
+            Some(super::basis::Solved::Optimal(values)) => {
+                tracing::debug!("every start failed; our own simplex found the optimum");
+                return Ok(StageOutcome::Optimal(values));
+            }
+            Some(super::basis::Solved::Infeasible) => {
+                tracing::debug!("every start failed; our own simplex proved no plan exists");
+                return Ok(StageOutcome::Infeasible);
+            }
+            None => tracing::debug!("every start failed; our own simplex gave up too"),
+        }
+    }
     match unverified {
         Some(outcome) => Ok(outcome),
         None => Err(SolveError::Backend(failure.unwrap_or_default())),

@@ -29,7 +29,7 @@ use crate::model::Objective;
 use crate::program::{LinExpr, Program};
 use crate::solve::first_objective;
 use lu::Lu;
-pub(crate) use simplex::optimum_from;
+pub(crate) use simplex::{optimum_from, solve_from_bounds, Solved};
 pub(crate) use vertex::{exact_vertex, polished, vertex_at, Vertex};
 use walk::{Scratch, State};
 

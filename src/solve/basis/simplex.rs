@@ -54,6 +54,86 @@ pub(crate) fn optimum_from(
     Some((vertex, found, pivots))
 }
 
+/// How the pivots from a basis ended.
+enum Pivoted {
+    /// Primal and dual feasible after this many pivots.
+    Optimal(usize),
+    /// A row that no variable within its bounds can satisfy: no plan exists.
+    Infeasible,
+    /// Too many pivots, a pivot too small, or a basis neither primal nor dual
+    /// feasible after the cost shifts.
+    GaveUp,
+}
+
+/// How one dual pivot ended.
+enum DualPivot {
+    Pivoted,
+    /// Nothing can enter, and the leaving row is proven out of reach.
+    Infeasible,
+    Failed,
+}
+
+/// What the project's own simplex says of a linear program.
+pub(crate) enum Solved {
+    /// A certified optimal vertex (every row and bound within 1e-12, an optimal
+    /// basis).
+    Optimal(Vec<f64>),
+    /// No plan meets every row and bound: a row of the basis inverse shows one
+    /// that stays out of reach by more than 1e-6 of its size.
+    Infeasible,
+}
+
+/// `max expr` (`min` unless `maximise`) over `program` by the project's own
+/// simplex from the basis of every variable on a finite bound and every row's
+/// logical basic (cost shifts make it dual feasible, dual pivots find a plan,
+/// primal pivots the optimum): the last resort when every start of the engine
+/// failed. `None` when it gives up too (a free variable, too many pivots, a
+/// pivot too small).
+pub(crate) fn solve_from_bounds(
+    program: &Program,
+    maximise: bool,
+    expr: &LinExpr,
+) -> Option<Solved> {
+    let columns = program
+        .vars
+        .iter()
+        .map(|var| {
+            if var.lower == var.upper {
+                Some(Column::Fixed)
+            } else if var.lower.is_finite() {
+                Some(Column::Lower)
+            } else if var.upper.is_finite() {
+                Some(Column::Upper)
+            } else {
+                None
+            }
+        })
+        .collect::<Option<Vec<Column>>>()?;
+    let shape = BasisShape {
+        columns,
+        tight: Vec::new(),
+        structure: super::structure(program),
+    };
+    let values = shape.on_bounds(program)?;
+    let basis = Basis::with_shape(program, maximise, expr, &values, &shape)?;
+    let activity: Vec<f64> = program
+        .rows
+        .iter()
+        .map(|row| row.expr.eval(&values))
+        .collect();
+    let mut state = State::at(&basis, &values, &activity);
+    let budget = (2 * (program.rows.len() + program.vars.len())).min(20_000);
+    match state.pivot_within(budget) {
+        Pivoted::Optimal(_) => {
+            let found = state.shape();
+            let vertex = vertex_at(program, maximise, expr, &found)?;
+            Some(Solved::Optimal(vertex.values))
+        }
+        Pivoted::Infeasible => Some(Solved::Infeasible),
+        Pivoted::GaveUp => None,
+    }
+}
+
 impl State<'_, '_> {
     /// Simplex pivots until the basis is primal and dual feasible: dual pivots
     /// while the duals hold, primal ones while the plan does. The pivots taken;
@@ -64,19 +144,32 @@ impl State<'_, '_> {
     /// costs are zero, dual pivots restore the plan under those costs, and the
     /// shifts are dropped for primal pivots to finish.
     fn pivot_to_optimum(&mut self) -> Option<usize> {
+        match self.pivot_within(MAX_PIVOTS) {
+            Pivoted::Optimal(pivots) => Some(pivots),
+            Pivoted::Infeasible | Pivoted::GaveUp => None,
+        }
+    }
+
+    /// [`State::pivot_to_optimum`] with at most `budget` pivots, telling a
+    /// proven infeasible program apart from giving up.
+    fn pivot_within(&mut self, budget: usize) -> Pivoted {
         let mut shifted = false;
         let mut pivots = 0;
-        while pivots <= MAX_PIVOTS {
+        while pivots <= budget {
             let size = self.reprice();
             let mispriced = self.mispriced(&size);
             let infeasible = self.most_infeasible();
             let pivoted = match (mispriced, infeasible) {
-                (None, None) if self.cost_shift.is_empty() => return Some(pivots),
+                (None, None) if self.cost_shift.is_empty() => return Pivoted::Optimal(pivots),
                 (None, None) => {
                     self.cost_shift.clear();
                     continue;
                 }
-                (None, Some(leaving)) => self.dual_pivot(leaving),
+                (None, Some(leaving)) => match self.dual_pivot(leaving) {
+                    DualPivot::Pivoted => true,
+                    DualPivot::Infeasible => return Pivoted::Infeasible,
+                    DualPivot::Failed => false,
+                },
                 (Some(entering), None) => self.primal_pivot(entering),
                 (Some(_), Some(_)) if !shifted => {
                     shifted = true;
@@ -86,11 +179,11 @@ impl State<'_, '_> {
                 (Some(_), Some(_)) => false,
             };
             if !pivoted {
-                return None;
+                return Pivoted::GaveUp;
             }
             pivots += 1;
         }
-        None
+        Pivoted::GaveUp
     }
 
     /// Shifts the cost of every variable and logical whose reduced cost has the
@@ -146,7 +239,7 @@ impl State<'_, '_> {
     /// nonbasic variable whose reduced cost reaches zero first as the duals
     /// move (so every other keeps its sign), and the plan moves so that the
     /// leaving one lands on its bound.
-    fn dual_pivot(&mut self, (position, above): (usize, bool)) -> bool {
+    fn dual_pivot(&mut self, (position, above): (usize, bool)) -> DualPivot {
         let basis = self.basis;
         let rho = self.inverse_row(position);
         let rho_scale = basis.rho_scale(&rho);
@@ -190,30 +283,106 @@ impl State<'_, '_> {
             );
         }
         let Some((entering, ..)) = best else {
-            // Nothing can enter: no plan meets the moved bounds (or round-off
-            // hides the one that does); the engine decides.
-            return false;
+            // Nothing can enter: no plan meets the bounds, if even every
+            // variable whose pivot-row entry was too small to enter, moved
+            // across its whole range, cannot bring the leaving one back.
+            return if self.cannot_reach(position, above, &rho) {
+                DualPivot::Infeasible
+            } else {
+                DualPivot::Failed
+            };
         };
         let w = self.ftran(&self.column(entering));
         let leaving = self.basic[position];
         let (lower, upper) = self.bounds(leaving);
         let target = if above { upper } else { lower };
         let Some(&pivot) = w.get(position) else {
-            return false;
+            return DualPivot::Failed;
         };
         if pivot == 0.0 {
-            return false;
+            return DualPivot::Failed;
         }
         // The entering variable moves by `step`; the basic ones by -step * w.
         let step = (self.value[position] - target) / pivot;
         let entering_value = self.nonbasic_value(entering) + step;
         self.move_plan(step, &w);
         if !self.pivot(position, entering, &w, above) {
-            return false;
+            return DualPivot::Failed;
         }
         self.value[position] = entering_value;
         self.settle_fixed(leaving);
-        true
+        DualPivot::Pivoted
+    }
+
+    /// Whether the basic variable at `position`, past its upper bound when
+    /// `above` (else below its lower one), stays past it by more than 1e-6 of
+    /// its bound's size whatever the nonbasic variables do within their
+    /// bounds (`rho`: its row of the basis inverse) — a proof that no plan
+    /// meets every row and bound.
+    fn cannot_reach(&self, position: usize, above: bool, rho: &[f64]) -> bool {
+        let basis = self.basis;
+        let (lower, upper) = self.bounds(self.basic[position]);
+        // Its value afresh from the nonbasic ones (not the value the pivots
+        // carried along): B z_B + N z_N = 0, so z_p = -sum(alpha_j z_j).
+        let mut value = 0.0;
+        // How far the nonbasic variables can move it back, at most. An entry
+        // within round-off of zero (1e-12 of the sum it is computed from; real
+        // entries are far larger, round-off far smaller) is zero.
+        let mut reach = 0.0;
+        let mut add = |alpha: f64, size: f64, status: Status, at: f64, (low, high): (f64, f64)| {
+            if status == Status::Basic {
+                return;
+            }
+            value -= alpha * at;
+            if alpha.abs() <= 1e-12 * size {
+                return;
+            }
+            // Moving the variable by d moves the leaving one by -alpha d.
+            let helps = match status {
+                Status::Lower => (above && alpha > 0.0) || (!above && alpha < 0.0),
+                Status::Upper => (above && alpha < 0.0) || (!above && alpha > 0.0),
+                _ => false,
+            };
+            if helps {
+                reach += alpha.abs() * (high - low);
+            }
+        };
+        for (var, &status) in self.var_status.iter().enumerate() {
+            let (mut alpha, mut size) = (0.0, 0.0);
+            for &(row, coefficient) in &basis.by_column[var] {
+                alpha += rho[row] * coefficient;
+                size += (rho[row] * coefficient).abs();
+            }
+            let slot = Slot::Var(var);
+            let at = if status == Status::Basic {
+                0.0
+            } else {
+                self.nonbasic_value(slot)
+            };
+            add(alpha, size, status, at, self.bounds(slot));
+        }
+        let rho_scale = basis.rho_scale(rho);
+        for (row, &status) in self.row_status.iter().enumerate() {
+            let slot = Slot::Logical(row);
+            let at = if status == Status::Basic {
+                0.0
+            } else {
+                self.nonbasic_value(slot)
+            };
+            add(
+                -rho[row],
+                rho_scale / basis.row_largest[row],
+                status,
+                at,
+                self.bounds(slot),
+            );
+        }
+        let (excess, bound) = if above {
+            (value - upper, upper)
+        } else {
+            (lower - value, lower)
+        };
+        value.is_finite() && reach.is_finite() && excess - reach > 1e-6 * bound.abs().max(1.0)
     }
 
     /// A primal simplex pivot: `entering` (moving `way`, +1 up) increases the
@@ -367,6 +536,52 @@ mod tests {
             pivoted += pivots;
         }
         assert!(pivoted > 0, "some moved budget changes the basis");
+    }
+
+    #[test]
+    fn from_every_variable_on_a_bound_the_optimum_or_a_proof_of_infeasibility() {
+        // The engine's optimum of the worked example, at the margin floors of
+        // both fixtures and with the budget cap at half, reached from scratch.
+        for (floor, factor) in [(0.2, 1.0), (0.4, 1.0), (0.2, 0.5)] {
+            let plan = worked_example(floor);
+            let built = crate::program::Program::build(&plan);
+            let budget = built
+                .named
+                .iter()
+                .position(|named| named.name == "budget_cap")
+                .expect("a budget cap");
+            let program = built.with_bound(budget, built.named[budget].bound * factor);
+            let (maximise, expr) = first_objective(plan.objective, &program);
+            let expected = engine_optimum(&program, maximise, expr);
+            match solve_from_bounds(&program, maximise, expr) {
+                Some(Solved::Optimal(values)) => {
+                    let value = expr.eval(&values);
+                    assert!(
+                        (value - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+                        "floor {floor}, budget x{factor}: {value} against the engine's {expected}"
+                    );
+                }
+                _ => panic!("floor {floor}, budget x{factor}: no optimum"),
+            }
+        }
+        // A budget cap below zero: spend cannot be negative.
+        let plan = worked_example(0.2);
+        let built = crate::program::Program::build(&plan);
+        let budget = built
+            .named
+            .iter()
+            .position(|named| named.name == "budget_cap")
+            .expect("a budget cap");
+        let program = built.with_bound(budget, -1.0);
+        let (maximise, expr) = first_objective(plan.objective, &program);
+        assert!(matches!(
+            optimize_expr(&program, expr, maximise, None).expect("solves"),
+            Optimum::Infeasible
+        ));
+        assert!(matches!(
+            solve_from_bounds(&program, maximise, expr),
+            Some(Solved::Infeasible)
+        ));
     }
 
     #[test]
