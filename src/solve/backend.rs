@@ -226,7 +226,8 @@ fn solve_microlp(
     // project's own simplex (certified optimum, or a proof that no plan
     // exists), as at a feasibility edge where microlp meets singular bases or
     // calls a plan feasible within its tolerance that breaks a row by 1e-4.
-    if !integer {
+    let time_left = time_limit.is_none_or(|limit| started.elapsed() < limit);
+    if !integer && time_left {
         let with_holds;
         let asked = if holds.is_empty() {
             program

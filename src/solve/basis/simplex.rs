@@ -21,6 +21,12 @@ use crate::program::{LinExpr, Program};
 /// near variant needs a few; a far one is cheaper to solve from scratch.
 const MAX_PIVOTS: usize = 60;
 
+/// Most pivots [`solve_from_bounds`] takes: each keeps a basis change of up to
+/// one entry per row, so this bounds its memory (16 MB at the row limit below).
+const MAX_PIVOTS_FROM_BOUNDS: usize = 1_000;
+/// The most rows [`solve_from_bounds`] takes on.
+const MAX_ROWS_FROM_BOUNDS: usize = 1_000;
+
 /// A basic value counts as within its bounds up to this (relative) distance.
 const PRIMAL: f64 = 1e-9;
 
@@ -94,6 +100,11 @@ pub(crate) fn solve_from_bounds(
     maximise: bool,
     expr: &LinExpr,
 ) -> Option<Solved> {
+    // Dense vectors per pivot (and one kept per basis change): bounded memory
+    // and time, for the plans microlp meets trouble on (hundreds of rows).
+    if program.rows.len() > MAX_ROWS_FROM_BOUNDS {
+        return None;
+    }
     let columns = program
         .vars
         .iter()
@@ -122,7 +133,7 @@ pub(crate) fn solve_from_bounds(
         .map(|row| row.expr.eval(&values))
         .collect();
     let mut state = State::at(&basis, &values, &activity);
-    let budget = (2 * (program.rows.len() + program.vars.len())).min(20_000);
+    let budget = (2 * (program.rows.len() + program.vars.len())).min(MAX_PIVOTS_FROM_BOUNDS);
     match state.pivot_within(budget) {
         Pivoted::Optimal(_) => {
             let found = state.shape();
