@@ -42,6 +42,25 @@ pub(crate) fn optimum_from(
     expr: &LinExpr,
     shape: &BasisShape,
 ) -> Option<(Vertex, BasisShape, usize)> {
+    let (Pivoted::Optimal(pivots), found) =
+        pivots_from(program, maximise, expr, shape, MAX_PIVOTS)?
+    else {
+        return None;
+    };
+    let vertex = vertex_at(program, maximise, expr, &found)?;
+    Some((vertex, found, pivots))
+}
+
+/// Simplex pivots (at most `budget`) from the basis `shape` on `program`: how
+/// they ended, and the shape of the basis they ended at. `None` when the shape
+/// does not factorise on `program`.
+fn pivots_from(
+    program: &Program,
+    maximise: bool,
+    expr: &LinExpr,
+    shape: &BasisShape,
+    budget: usize,
+) -> Option<(Pivoted, BasisShape)> {
     let values = shape.on_bounds(program)?;
     let basis = Basis::with_shape(program, maximise, expr, &values, shape)?;
     let mut basic_values = values.clone();
@@ -54,10 +73,8 @@ pub(crate) fn optimum_from(
         .map(|row| row.expr.eval(&basic_values))
         .collect();
     let mut state = State::at(&basis, &basic_values, &activity);
-    let pivots = state.pivot_to_optimum()?;
-    let found = state.shape();
-    let vertex = vertex_at(program, maximise, expr, &found)?;
-    Some((vertex, found, pivots))
+    let pivoted = state.pivot_within(budget);
+    Some((pivoted, state.shape()))
 }
 
 /// How the pivots from a basis ended.
@@ -125,44 +142,27 @@ pub(crate) fn solve_from_bounds(
         tight: Vec::new(),
         structure: super::structure(program),
     };
-    let values = shape.on_bounds(program)?;
-    let basis = Basis::with_shape(program, maximise, expr, &values, &shape)?;
-    let activity: Vec<f64> = program
-        .rows
-        .iter()
-        .map(|row| row.expr.eval(&values))
-        .collect();
-    let mut state = State::at(&basis, &values, &activity);
     let budget = (2 * (program.rows.len() + program.vars.len())).min(MAX_PIVOTS_FROM_BOUNDS);
-    match state.pivot_within(budget) {
-        Pivoted::Optimal(_) => {
-            let found = state.shape();
+    match pivots_from(program, maximise, expr, &shape, budget)? {
+        (Pivoted::Optimal(_), found) => {
             let vertex = vertex_at(program, maximise, expr, &found)?;
             Some(Solved::Optimal(vertex.values))
         }
-        Pivoted::Infeasible => Some(Solved::Infeasible),
-        Pivoted::GaveUp => None,
+        (Pivoted::Infeasible, _) => Some(Solved::Infeasible),
+        (Pivoted::GaveUp, _) => None,
     }
 }
 
 impl State<'_, '_> {
     /// Simplex pivots until the basis is primal and dual feasible: dual pivots
-    /// while the duals hold, primal ones while the plan does. The pivots taken;
-    /// `None` when the basis is neither, a pivot fails, or there are too many.
+    /// while the duals hold, primal ones while the plan does. At most `budget`
+    /// pivots; a proven infeasible program is told apart from giving up (the
+    /// basis neither primal nor dual feasible, a pivot failed, too many).
     ///
     /// A basis that is neither (a scenario that moves returns and bounds at
     /// once) gets its mispriced variables' costs shifted until their reduced
     /// costs are zero, dual pivots restore the plan under those costs, and the
     /// shifts are dropped for primal pivots to finish.
-    fn pivot_to_optimum(&mut self) -> Option<usize> {
-        match self.pivot_within(MAX_PIVOTS) {
-            Pivoted::Optimal(pivots) => Some(pivots),
-            Pivoted::Infeasible | Pivoted::GaveUp => None,
-        }
-    }
-
-    /// [`State::pivot_to_optimum`] with at most `budget` pivots, telling a
-    /// proven infeasible program apart from giving up.
     fn pivot_within(&mut self, budget: usize) -> Pivoted {
         let mut shifted = false;
         let mut pivots = 0;
@@ -507,6 +507,15 @@ mod tests {
         }
     }
 
+    /// The index of the budget cap among `program`'s named constraints.
+    fn budget_cap(program: &Program) -> usize {
+        program
+            .named
+            .iter()
+            .position(|named| named.name == "budget_cap")
+            .expect("a budget cap")
+    }
+
     /// The shape of the engine's optimum of `program`.
     fn optimal_shape(program: &Program, maximise: bool, expr: &LinExpr) -> BasisShape {
         let Optimum::Value(_, values) =
@@ -527,11 +536,7 @@ mod tests {
         let (maximise, expr) = first_objective(plan.objective, &program);
         let expr = expr.clone();
         let shape = optimal_shape(&program, maximise, &expr);
-        let budget = program
-            .named
-            .iter()
-            .position(|named| named.name == "budget_cap")
-            .expect("a budget cap");
+        let budget = budget_cap(&program);
         let mut pivoted = 0;
         for factor in [0.3, 0.6, 0.95, 1.05, 1.7] {
             let bound = program.named[budget].bound * factor;
@@ -556,11 +561,7 @@ mod tests {
         for (floor, factor) in [(0.2, 1.0), (0.4, 1.0), (0.2, 0.5)] {
             let plan = worked_example(floor);
             let built = crate::program::Program::build(&plan);
-            let budget = built
-                .named
-                .iter()
-                .position(|named| named.name == "budget_cap")
-                .expect("a budget cap");
+            let budget = budget_cap(&built);
             let program = built.with_bound(budget, built.named[budget].bound * factor);
             let (maximise, expr) = first_objective(plan.objective, &program);
             let expected = engine_optimum(&program, maximise, expr);
@@ -578,11 +579,7 @@ mod tests {
         // A budget cap below zero: spend cannot be negative.
         let plan = worked_example(0.2);
         let built = crate::program::Program::build(&plan);
-        let budget = built
-            .named
-            .iter()
-            .position(|named| named.name == "budget_cap")
-            .expect("a budget cap");
+        let budget = budget_cap(&built);
         let program = built.with_bound(budget, -1.0);
         let (maximise, expr) = first_objective(plan.objective, &program);
         assert!(matches!(
