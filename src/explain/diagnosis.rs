@@ -195,31 +195,7 @@ fn relax_alone(
                     _ => None,
                 },
             };
-            let nearest = nearest.filter(|bound| (lowest..=highest).contains(bound));
-            let loosest = match named.sense {
-                Sense::LessEqual => Some(highest),
-                Sense::GreaterEqual => Some(lowest),
-                Sense::Equal => None,
-            };
-            match (nearest, loosest) {
-                // The engine's extreme of the measure is within its tolerance
-                // of the true one, and may lie just past it (a group's spend of
-                // 1e-4 where a plan of units can spend nothing: 1e-9 of a unit
-                // costing 1e5, within microlp's tolerance on another row). The
-                // bound found must make the plan feasible as a plan of units;
-                // where it does not, the edge is bisected from there towards
-                // the loosest bound, as a ratio bound's is.
-                (Some(found), Some(loosest))
-                    if loosest.is_finite()
-                        && !feasible_or_failed(program, index, found, time_limit)? =>
-                {
-                    if !feasible(&program.with_bound(index, loosest), time_limit)? {
-                        return Ok(None);
-                    }
-                    bisect_edge(program, index, found, loosest, time_limit).map(Some)
-                }
-                _ => Ok(nearest),
-            }
+            Ok(nearest.filter(|bound| (lowest..=highest).contains(bound)))
         }
         Measure::Ratio { .. } => {
             // Feasibility is monotone in a ratio bound: bisect between the bound and
@@ -233,25 +209,6 @@ fn relax_alone(
             }
             bisect_edge(program, index, named.bound, loosest, time_limit).map(Some)
         }
-    }
-}
-
-/// Whether the program with constraint `index`'s bound at `bound` is feasible;
-/// `false` also when the engines fail on it (at a feasibility edge with
-/// coefficients spanning 3e8, microlp can: the bound is then bisected from a
-/// point where the answer is clear).
-fn feasible_or_failed(
-    program: &Program,
-    index: usize,
-    bound: f64,
-    time_limit: Option<Duration>,
-) -> Result<bool, SolveError> {
-    match feasible(&program.with_bound(index, bound), time_limit) {
-        Err(SolveError::Backend(error)) => {
-            tracing::debug!(%error, bound, "engine failed at the bound found; bisecting");
-            Ok(false)
-        }
-        answer => answer,
     }
 }
 

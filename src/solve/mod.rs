@@ -872,11 +872,11 @@ fn verify_quietly(program: &Program, values: &[f64]) -> bool {
     first_violation(program, values, VERIFY_TOLERANCE * 1e-3).is_none()
 }
 
-/// Whether `values`, each put inside its bounds, meet every row within a
-/// thousandth of [`VERIFY_TOLERANCE`] (round-off of an exact vertex, as
-/// [`verify_quietly`]): a plan that is feasible as a plan of units, not only
-/// within an engine's tolerance on its bounds, and the edge of a bisected bound
-/// that close to where plans stop. An engine may return units a
+/// Whether `values`, each put inside its bounds, meet every row within
+/// [`VERIFY_TOLERANCE`], as every reported plan does: a plan that is feasible as
+/// a plan of units, not only within an engine's tolerance on its bounds. (A
+/// thousandth of it refused an engine's noisy but sound answers near an edge,
+/// and bisections then ran far past the edge.) An engine may return units a
 /// ten-millionth below zero; on a driver costing 40,000 a unit, over hundreds of
 /// driver-periods, that is money enough to move the edge of a ratio bound by
 /// 2e-6 of itself (a realistic plan's `min_roi`, found feasible by microlp 6.5e-6
@@ -887,7 +887,7 @@ pub fn feasible_within_bounds(program: &Program, values: &[f64]) -> bool {
         .zip(&program.vars)
         .map(|(value, var)| value.clamp(var.lower, var.upper.max(var.lower)))
         .collect();
-    first_violation(program, &clamped, VERIFY_TOLERANCE * 1e-3).is_none()
+    first_violation(program, &clamped, VERIFY_TOLERANCE).is_none()
 }
 
 /// Re-checks `values` against every bound, integrality and row of the program.
