@@ -54,8 +54,7 @@ impl Diagnosis {
     }
 }
 
-/// Bisection steps when a ratio bound (or a linear one whose extreme the engine
-/// put past the edge) is relaxed alone.
+/// Bisection steps when a ratio bound is relaxed alone.
 const RATIO_BISECTIONS: usize = 40;
 
 /// Diagnoses an infeasible plan whose program is `program`.
