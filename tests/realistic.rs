@@ -107,6 +107,18 @@ const REGRESSION_SEEDS: &[u64] = &[
     // Whole units within microlp's integrality tolerance of whole let the later
     // levels keep revenue; made whole, they lost 15.9 of it (1.4e-7).
     392_940_190_193,
+    // microlp met rows of whole-unit plans within its tolerances only: a value
+    // 1e-6 off whole (a share bound broken by 1.2e-6 once made whole), and
+    // units a few 1e-10 below zero paying for a revenue target of 0.0001
+    // where the group shares allow no spend. The diagnoses' linear bounds,
+    // taken from such an extreme, overshot their edge (42,141,457.72 for
+    // 42,137,244).
+    50_408_219_718,
+    50_408_219_854,
+    69_428_623_018,
+    // Linear bounds alone that overshot their edge by microlp's noise.
+    69_428_623_285,
+    69_428_623_800,
 ];
 /// In CI, the constraints whose prices, and the relaxations whose bounds, are
 /// re-solved per plan and engine (a sample, drawn from the plan's seed).

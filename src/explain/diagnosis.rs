@@ -54,8 +54,9 @@ impl Diagnosis {
     }
 }
 
-/// Bisection steps when a ratio bound is relaxed alone.
-const RATIO_BISECTIONS: usize = 40;
+/// Bisection steps when a bound is relaxed alone by bisection (a ratio bound,
+/// or a linear one whose engine's extreme holds only within its tolerance).
+const EDGE_BISECTIONS: usize = 40;
 
 /// Diagnoses an infeasible plan whose program is `program`.
 pub fn diagnose(
@@ -164,7 +165,9 @@ fn relax_alone(
                     _ => lowest,
                 },
             );
-            let towards = |maximise: bool| -> Result<Option<f64>, SolveError> {
+            // The measure's extreme, and whether the plan reaching it holds as a
+            // plan of units (see `feasible`).
+            let towards = |maximise: bool| -> Result<Option<(f64, bool)>, SolveError> {
                 let optimum = match optimize_expr(&without, expr, maximise, time_limit) {
                     Err(SolveError::Backend(error)) => {
                         // Without the row the plan may be infeasible outright: a
@@ -181,8 +184,10 @@ fn relax_alone(
                     optimum => optimum?,
                 };
                 Ok(match optimum {
-                    Optimum::Value(value, _) => Some(value),
-                    Optimum::Unbounded => Some(if maximise { highest } else { lowest }),
+                    Optimum::Value(value, values) => {
+                        Some((value, feasible_within_bounds(&without, &values)))
+                    }
+                    Optimum::Unbounded => Some((if maximise { highest } else { lowest }, true)),
                     Optimum::Infeasible | Optimum::TimedOut => None,
                 })
             };
@@ -190,11 +195,39 @@ fn relax_alone(
                 Sense::LessEqual => towards(false)?,
                 Sense::GreaterEqual => towards(true)?,
                 Sense::Equal => match (towards(false)?, towards(true)?) {
-                    (Some(low), Some(high)) => Some(named.bound.clamp(low, high)),
+                    (Some((low, low_holds)), Some((high, high_holds))) => {
+                        Some((named.bound.clamp(low, high), low_holds && high_holds))
+                    }
                     _ => None,
                 },
             };
-            Ok(nearest.filter(|bound| (lowest..=highest).contains(bound)))
+            let domain = lowest..=highest;
+            match nearest {
+                Some((extreme, true)) => Ok(Some(extreme).filter(|bound| domain.contains(bound))),
+                // The engine's extreme is reached only within its tolerance (a
+                // whole-unit program, whose plans are not polished into exact
+                // vertices: microlp's tolerance on rows let a revenue target of
+                // 0.0001 count as met where the group shares allow no spend at
+                // all): the edge is bisected between the bound and the nearest
+                // of the extreme and the domain's end that holds as a plan.
+                Some((extreme, false)) if named.sense != Sense::Equal => {
+                    let loosest = match named.sense {
+                        Sense::LessEqual => highest,
+                        _ => lowest,
+                    };
+                    let extreme = extreme.clamp(lowest, highest);
+                    for end in [extreme, loosest] {
+                        if end.is_finite() && feasible(&program.with_bound(index, end), time_limit)?
+                        {
+                            return bisect_edge(program, index, named.bound, end, time_limit)
+                                .map(Some);
+                        }
+                    }
+                    Ok(None)
+                }
+                Some((extreme, false)) => Ok(Some(extreme).filter(|bound| domain.contains(bound))),
+                None => Ok(None),
+            }
         }
         Measure::Ratio { .. } => {
             // Feasibility is monotone in a ratio bound: bisect between the bound and
@@ -222,7 +255,7 @@ fn bisect_edge(
     mut feasible_at: f64,
     time_limit: Option<Duration>,
 ) -> Result<f64, SolveError> {
-    for _ in 0..RATIO_BISECTIONS {
+    for _ in 0..EDGE_BISECTIONS {
         // Any point inside the bracket narrows it: where the engine fails on
         // the middle, a point a quarter of the way from either end is asked.
         let mut outcome = None;

@@ -222,26 +222,66 @@ fn solve_microlp(
             outcome => return outcome,
         }
     }
+    // Whole units: microlp accepts a value within its integrality tolerance
+    // (1e-6) of whole, and a millionth of a unit worth 100 a unit meets a row
+    // that the whole number breaks (a revenue target of 0.0001 met by 1e-6 of
+    // an AE; a share bound by 1.2e-6 of itself). Asked again with integrality
+    // judged at round-off, its branch and bound separates such a value instead
+    // of accepting it.
+    if integer && unverified.is_some() {
+        for start in [Start::AsWritten, Start::ScaledColumns] {
+            let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
+            let outcome = super::contain(Backend::Microlp, || {
+                solve_once_with(
+                    program,
+                    holds,
+                    objective,
+                    direction,
+                    left,
+                    start,
+                    hint,
+                    STRICT_INTEGRALITY,
+                )
+            });
+            match outcome {
+                Err(SolveError::Backend(error)) => {
+                    tracing::debug!(%error, ?start, "microlp failed with strict integrality");
+                }
+                Ok(StageOutcome::Optimal(values)) if breaks_a_row(program, holds, &values) => {
+                    tracing::debug!(
+                        ?start,
+                        "microlp's optimum breaks a row with strict integrality too"
+                    );
+                }
+                outcome => return outcome,
+            }
+        }
+    }
     // Every start failed or broke a row: a linear program goes to the
     // project's own simplex (certified optimum, or a proof that no plan
     // exists), as at a feasibility edge where microlp meets singular bases or
-    // calls a plan feasible within its tolerance that breaks a row by 1e-4.
+    // calls a plan feasible within its tolerance that breaks a row by 1e-4. A
+    // whole-unit program's linear relaxation goes there too: no plan of it
+    // means no plan of whole units (a revenue target of 0.0001 where the
+    // group shares allow no spend, met by microlp within its tolerance), and
+    // an optimum already whole is the optimum of whole units.
     let time_left = time_limit.is_none_or(|limit| started.elapsed() < limit);
-    if !integer && time_left {
-        let with_holds;
-        let asked = if holds.is_empty() {
-            program
-        } else {
-            let mut extended = program.clone();
-            extended.rows.extend_from_slice(holds);
-            with_holds = extended;
-            &with_holds
-        };
+    if time_left {
+        let mut asked = program.clone();
+        asked.rows.extend_from_slice(holds);
+        for var in &mut asked.vars {
+            var.integer = false;
+        }
         let maximise = direction == Direction::Maximise;
-        match super::basis::solve_from_bounds(asked, maximise, objective) {
-            Some(super::basis::Solved::Optimal(values)) => {
+        match super::basis::solve_from_bounds(&asked, maximise, objective) {
+            Some(super::basis::Solved::Optimal(values))
+                if !integer || all_whole(program, &values) =>
+            {
                 tracing::debug!("every start failed; our own simplex found the optimum");
                 return Ok(StageOutcome::Optimal(values));
+            }
+            Some(super::basis::Solved::Optimal(_)) => {
+                tracing::debug!("every start failed; the linear relaxation's optimum is not whole");
             }
             Some(super::basis::Solved::Infeasible) => {
                 tracing::debug!("every start failed; our own simplex proved no plan exists");
@@ -329,6 +369,12 @@ fn surrogate_objective(program: &Program) -> LinExpr {
     }
 }
 
+/// microlp's integrality tolerance for the retry of a whole-unit stage whose
+/// optima broke a row once their whole units were made whole: round-off.
+const STRICT_INTEGRALITY: f64 = 1e-9;
+
+/// One stage on microlp from `start`, with microlp's default integrality
+/// tolerance.
 fn solve_once(
     program: &Program,
     holds: &[Row],
@@ -337,6 +383,31 @@ fn solve_once(
     time_limit: Option<Duration>,
     start: Start,
     hint: Option<&[f64]>,
+) -> Result<StageOutcome, SolveError> {
+    let integrality = microlp::SolveOptions::default().int_tol;
+    solve_once_with(
+        program,
+        holds,
+        objective,
+        direction,
+        time_limit,
+        start,
+        hint,
+        integrality,
+    )
+}
+
+/// [`solve_once`] with whole units judged whole within `integrality`.
+#[allow(clippy::too_many_arguments)]
+fn solve_once_with(
+    program: &Program,
+    holds: &[Row],
+    objective: &LinExpr,
+    direction: Direction,
+    time_limit: Option<Duration>,
+    start: Start,
+    hint: Option<&[f64]>,
+    integrality: f64,
 ) -> Result<StageOutcome, SolveError> {
     if time_limit.is_some_and(|limit| limit.is_zero()) {
         return Ok(StageOutcome::TimedOut);
@@ -444,6 +515,7 @@ fn solve_once(
     let integer = program.is_mixed_integer();
     let mut options = microlp::SolveOptions::default();
     options.time_limit = time_limit;
+    options.int_tol = integrality;
     if integer {
         // microlp checks the hint and drops it when it breaks a row or a bound.
         options.warm_start = hint
@@ -468,7 +540,7 @@ fn solve_once(
                     let value = solution.var_value(variable) * scale;
                     // A whole-unit value within microlp's integrality tolerance is
                     // the whole number it stands for (the plan is verified after).
-                    if var.integer && (value - value.round()).abs() <= 1e-6 {
+                    if var.integer && (value - value.round()).abs() <= integrality.max(1e-9) {
                         value.round()
                     } else {
                         value
@@ -501,6 +573,16 @@ fn breaks_a_row(program: &Program, holds: &[Row], values: &[f64]) -> bool {
         || holds
             .iter()
             .any(|hold| hold.violation(&cleaned) > super::VERIFY_TOLERANCE * hold.scale(&cleaned))
+}
+
+/// Whether every whole-unit variable of `program` is whole in `values`, to
+/// round-off.
+fn all_whole(program: &Program, values: &[f64]) -> bool {
+    program
+        .vars
+        .iter()
+        .zip(values)
+        .all(|(var, value)| !var.integer || (value - value.round()).abs() <= STRICT_INTEGRALITY)
 }
 
 /// For [`Start::ScaledColumns`]: per variable, the power of two nearest the

@@ -469,6 +469,49 @@ fn units_a_hair_below_zero_do_not_make_a_plan_feasible() {
     assert!(feasible_within_bounds(&program, &[-1e-7]));
 }
 
+#[test]
+fn whole_units_met_only_within_microlps_tolerance_are_infeasible() {
+    // x (continuous) and z (continuous), both in [0, 10], and y whole in
+    // [0, 5]. Group shares: 26,220 x + 26,220 y + 50,000 z <= 0, so
+    // x = y = z = 0; revenue 548,094 x + 152,000 y >= 0.0001 cannot be met (at
+    // 0 it is 0). Within an engine's tolerance on bounds, z a few 1e-10 below
+    // zero pays for x near 2e-10, which meets the revenue row: microlp called
+    // that optimal; the linear relaxation, proven infeasible by our own
+    // simplex, shows no plan of whole units exists.
+    let mut program = Program::build(&worked_example(0.2));
+    program.backend = Backend::Microlp;
+    let var = |upper: f64, integer: bool| crate::program::Var {
+        lower: 0.0,
+        upper,
+        integer,
+    };
+    program.vars = vec![var(10.0, false), var(5.0, true), var(10.0, false)];
+    let mut share = LinExpr::default();
+    share.add(0, 26_220.0);
+    share.add(1, 26_220.0);
+    share.add(2, 50_000.0);
+    let mut revenue = LinExpr::default();
+    revenue.add(0, 548_094.0);
+    revenue.add(1, 152_000.0);
+    program.rows = vec![
+        Row::new(share, Sense::LessEqual, 0.0),
+        Row::new(revenue.clone(), Sense::GreaterEqual, 1e-4),
+    ];
+    program.named.clear();
+    let mut spend = LinExpr::default();
+    spend.add(0, 38_016.0);
+    spend.add(1, 38_016.0);
+    spend.add(2, 1_000.0);
+    let optimum = optimize_expr(&program, &spend, false, None).expect("an answer");
+    assert_eq!(optimum, Optimum::Infeasible);
+    // At a target of 0 the plan of nothing is the optimum.
+    program.rows[1].rhs = 0.0;
+    match optimize_expr(&program, &spend, false, None).expect("an answer") {
+        Optimum::Value(value, _) => assert_eq!(value, 0.0),
+        other => panic!("{other:?}"),
+    }
+}
+
 mod properties {
     //! On random plans: every reported plan satisfies every named constraint, and
     //! every total equals the sum of its parts, recomputed here from the allocation
