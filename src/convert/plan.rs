@@ -2,6 +2,7 @@
 //! with every violation collected under its field path, and the defaults resolved.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Display;
 
 use super::{FieldViolation, Limits, PlanError};
 use crate::model::{Domain, MAX_MAGNITUDE, MIN_MAGNITUDE};
@@ -108,11 +109,15 @@ impl Violations {
         });
     }
 
-    /// Checks one number; returns it when it passes.
-    fn number(&mut self, path: &str, x: f64, rule: Domain) -> Option<f64> {
+    /// Checks one number; returns it when it passes. The path is written out
+    /// only for a violation: a valid plan's thousands of numbers (every
+    /// scenario of a batch checks its whole plan) format none.
+    fn number(&mut self, path: impl Display, x: f64, rule: Domain) -> Option<f64> {
         if rule.allows(x) {
             return Some(x);
         }
+        let path = path.to_string();
+        let path = path.as_str();
         let problem = if !x.is_finite() {
             "must be a finite number"
         } else if x.abs() > MAX_MAGNITUDE {
@@ -127,30 +132,29 @@ impl Violations {
     }
 
     /// Checks an optional number; returns it when it is set and passes.
-    fn optional(&mut self, path: &str, x: Option<f64>, rule: Domain) -> Option<f64> {
+    fn optional(&mut self, path: impl Display, x: Option<f64>, rule: Domain) -> Option<f64> {
         x.and_then(|x| self.number(path, x, rule))
     }
 
     /// Checks every entry of a list, each under `path[j]`.
-    fn list(&mut self, path: &str, xs: &[f64], rule: Domain) {
+    fn list(&mut self, path: impl Display, xs: &[f64], rule: Domain) {
         for (j, &x) in xs.iter().enumerate() {
-            self.number(&format!("{path}[{j}]"), x, rule);
+            self.number(format_args!("{path}[{j}]"), x, rule);
         }
     }
 
     /// Checks a per-period list: empty (use the default) or one entry per period.
-    fn per_period(&mut self, path: &str, xs: &[f64], periods: usize, rule: Domain) {
+    fn per_period(&mut self, path: impl Display, xs: &[f64], periods: usize, rule: Domain) {
         if !xs.is_empty() && xs.len() != periods {
-            self.add(
-                path,
-                format!(
-                    "{} needs one entry per period ({periods}), got {}",
-                    leaf(path),
-                    xs.len()
-                ),
+            let path = path.to_string();
+            let description = format!(
+                "{} needs one entry per period ({periods}), got {}",
+                leaf(&path),
+                xs.len()
             );
+            self.add(path, description);
         }
-        self.list(path, xs, rule);
+        self.list(&path, xs, rule);
     }
 
     /// Checks `min <= max` where both are known valid; flags the field at `path`.
@@ -331,22 +335,22 @@ fn periods(plan: &pb::Plan, v: &mut Violations) -> Vec<model::Period> {
         .map(|(t, period)| {
             let path = format!("periods[{t}]");
             v.number(
-                &format!("{path}.baseline_revenue"),
+                format_args!("{path}.baseline_revenue"),
                 period.baseline_revenue,
                 Domain::NonNegative,
             );
             v.number(
-                &format!("{path}.fixed_costs"),
+                format_args!("{path}.fixed_costs"),
                 period.fixed_costs,
                 Domain::NonNegative,
             );
             v.optional(
-                &format!("{path}.budget_cap"),
+                format_args!("{path}.budget_cap"),
                 period.budget_cap,
                 Domain::NonNegative,
             );
             v.optional(
-                &format!("{path}.min_margin"),
+                format_args!("{path}.min_margin"),
                 period.min_margin,
                 Domain::Margin,
             );
@@ -369,9 +373,13 @@ fn driver(
     v: &mut Violations,
 ) -> model::Driver {
     let unit_cost = d.unit_cost.unwrap_or(1.0);
-    v.number(&format!("{path}.unit_cost"), unit_cost, Domain::Positive);
+    v.number(
+        format_args!("{path}.unit_cost"),
+        unit_cost,
+        Domain::Positive,
+    );
     v.optional(
-        &format!("{path}.gross_margin"),
+        format_args!("{path}.gross_margin"),
         d.gross_margin,
         Domain::Fraction,
     );
@@ -379,14 +387,14 @@ fn driver(
     let (min_units, max_units) = unit_bounds(path, d, periods, v);
 
     v.per_period(
-        &format!("{path}.seasonality"),
+        format_args!("{path}.seasonality"),
         &d.seasonality,
         periods,
         Domain::NonNegative,
     );
     let return_profile = profile(&d.return_profile);
     v.list(
-        &format!("{path}.return_profile"),
+        format_args!("{path}.return_profile"),
         &d.return_profile,
         Domain::NonNegative,
     );
@@ -398,7 +406,7 @@ fn driver(
         } else {
             Domain::NonNegative
         };
-        v.number(&format!("{path}.cost_profile[{j}]"), x, rule);
+        v.number(format_args!("{path}.cost_profile[{j}]"), x, rule);
     }
 
     model::Driver {
@@ -425,22 +433,27 @@ fn response(path: &str, segments: &[pb::Segment], v: &mut Violations) -> Vec<mod
     }
     let mut previous: Option<f64> = None;
     for (k, segment) in segments.iter().enumerate() {
-        let units_path = format!("{path}[{k}].units");
         match segment.units {
             Some(units) => {
-                v.number(&units_path, units, Domain::Positive);
+                v.number(format_args!("{path}[{k}].units"), units, Domain::Positive);
             }
             None if k + 1 < segments.len() => {
-                v.add(units_path, "units may be omitted only on the last segment");
+                v.add(
+                    format!("{path}[{k}].units"),
+                    "units may be omitted only on the last segment",
+                );
             }
             None => {}
         }
-        let rpu_path = format!("{path}[{k}].revenue_per_unit");
-        let rpu = v.number(&rpu_path, segment.revenue_per_unit, Domain::NonNegative);
+        let rpu = v.number(
+            format_args!("{path}[{k}].revenue_per_unit"),
+            segment.revenue_per_unit,
+            Domain::NonNegative,
+        );
         if let (Some(before), Some(now)) = (previous, rpu) {
             if now > before {
                 v.add(
-                    rpu_path,
+                    format!("{path}[{k}].revenue_per_unit"),
                     format!(
                         "revenue_per_unit {} is above the previous segment's {}: \
                          returns must not increase",
@@ -471,22 +484,22 @@ fn unit_bounds(
 ) -> (Vec<f64>, Vec<Option<f64>>) {
     let min_scalar = match d.min_units {
         None => Some(0.0),
-        Some(x) => v.number(&format!("{path}.min_units"), x, Domain::NonNegative),
+        Some(x) => v.number(format_args!("{path}.min_units"), x, Domain::NonNegative),
     };
     let max_scalar = v.optional(
-        &format!("{path}.max_units"),
+        format_args!("{path}.max_units"),
         d.max_units,
         Domain::NonNegative,
     );
     let (min_by, max_by) = (&d.min_units_by_period, &d.max_units_by_period);
     v.per_period(
-        &format!("{path}.min_units_by_period"),
+        format_args!("{path}.min_units_by_period"),
         min_by,
         periods,
         Domain::NonNegative,
     );
     v.per_period(
-        &format!("{path}.max_units_by_period"),
+        format_args!("{path}.max_units_by_period"),
         max_by,
         periods,
         Domain::NonNegative,
@@ -505,6 +518,20 @@ fn unit_bounds(
                 .filter(|&x| Domain::NonNegative.allows(x))
         };
         for t in 0..periods {
+            // Names are written out only for a period whose bounds cross.
+            let lowest = if min_by.is_empty() {
+                min_scalar
+            } else {
+                at(min_by, t)
+            };
+            let highest = if max_by.is_empty() {
+                max_scalar
+            } else {
+                at(max_by, t)
+            };
+            if !matches!((lowest, highest), (Some(lo), Some(hi)) if lo > hi) {
+                continue;
+            }
             let min = if min_by.is_empty() {
                 ("min_units".to_string(), min_scalar)
             } else {
@@ -661,10 +688,26 @@ fn group(path: &str, g: &pb::Group, index: &DriverIndex, v: &mut Violations) -> 
     members.dedup();
 
     let field = |name: &str| format!("{path}.{name}");
-    let min_spend = v.optional(&field("min_spend"), g.min_spend, Domain::NonNegative);
-    let max_spend = v.optional(&field("max_spend"), g.max_spend, Domain::NonNegative);
-    let min_share = v.optional(&field("min_share"), g.min_share, Domain::Fraction);
-    let max_share = v.optional(&field("max_share"), g.max_share, Domain::Fraction);
+    let min_spend = v.optional(
+        format_args!("{path}.min_spend"),
+        g.min_spend,
+        Domain::NonNegative,
+    );
+    let max_spend = v.optional(
+        format_args!("{path}.max_spend"),
+        g.max_spend,
+        Domain::NonNegative,
+    );
+    let min_share = v.optional(
+        format_args!("{path}.min_share"),
+        g.min_share,
+        Domain::Fraction,
+    );
+    let max_share = v.optional(
+        format_args!("{path}.max_share"),
+        g.max_share,
+        Domain::Fraction,
+    );
     v.ordered(
         &field("min_spend"),
         ("min_spend", min_spend),
@@ -698,7 +741,7 @@ fn link(path: &str, l: &pb::Link, index: &DriverIndex, v: &mut Violations) -> mo
             let term_path = format!("{path}.terms[{j}]");
             let driver = index.resolve(&format!("{term_path}.driver_id"), &term.driver_id, v);
             v.number(
-                &format!("{term_path}.coefficient"),
+                format_args!("{term_path}.coefficient"),
                 term.coefficient,
                 Domain::Any,
             );
@@ -708,7 +751,7 @@ fn link(path: &str, l: &pb::Link, index: &DriverIndex, v: &mut Violations) -> mo
             }
         })
         .collect();
-    v.number(&format!("{path}.rhs"), l.rhs, Domain::Any);
+    v.number(format_args!("{path}.rhs"), l.rhs, Domain::Any);
     const SENSES: &str = "LESS_EQUAL (1), GREATER_EQUAL (2) or EQUAL (3)";
     let sense = match pb::Sense::try_from(l.sense) {
         Ok(pb::Sense::LessEqual) => model::Sense::LessEqual,

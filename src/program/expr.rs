@@ -58,20 +58,28 @@ impl LinExpr {
     }
 
     /// Sorted by variable, repeated variables merged, zero coefficients dropped.
+    ///
+    /// The sort is the standard library's stable one: sums of normalized
+    /// expressions (the levels, group and margin rows) are runs already in
+    /// order, which it merges instead of sorting afresh (a fifth of the time
+    /// of building a scenario's program went to sorting), and repeated
+    /// variables are summed in the order they were added, the same on every
+    /// run. Merging is in place: no second vector.
     pub fn normalized(mut self) -> LinExpr {
-        self.terms.sort_unstable_by_key(|&(var, _)| var);
-        let mut merged: Vec<(VarId, f64)> = Vec::with_capacity(self.terms.len());
-        for (var, coefficient) in self.terms {
-            match merged.last_mut() {
-                Some((last, sum)) if *last == var => *sum += coefficient,
-                _ => merged.push((var, coefficient)),
+        self.terms.sort_by_key(|&(var, _)| var);
+        let mut kept = 0;
+        for index in 0..self.terms.len() {
+            let (var, coefficient) = self.terms[index];
+            if kept > 0 && self.terms[kept - 1].0 == var {
+                self.terms[kept - 1].1 += coefficient;
+            } else {
+                self.terms[kept] = (var, coefficient);
+                kept += 1;
             }
         }
-        merged.retain(|&(_, coefficient)| coefficient != 0.0);
-        LinExpr {
-            terms: merged,
-            constant: self.constant,
-        }
+        self.terms.truncate(kept);
+        self.terms.retain(|&(_, coefficient)| coefficient != 0.0);
+        self
     }
 
     /// The same terms with constant 0.

@@ -349,18 +349,23 @@ impl Program {
     /// made equalities. Indices out of range change nothing.
     pub fn restricted(&self, face: &Face) -> Program {
         let mut program = self.clone();
+        program.restrict(face);
+        program
+    }
+
+    /// [`Program::restricted`] in place: no copy of a program already owned.
+    pub fn restrict(&mut self, face: &Face) {
         for &(var, value) in &face.fixed {
-            if let Some(var) = program.vars.get_mut(var) {
+            if let Some(var) = self.vars.get_mut(var) {
                 var.lower = value;
                 var.upper = value;
             }
         }
         for &row in &face.tight {
-            if let Some(row) = program.rows.get_mut(row) {
+            if let Some(row) = self.rows.get_mut(row) {
                 row.sense = Sense::Equal;
             }
         }
-        program
     }
 
     /// The same program with every integer variable fixed at its value in `values`:

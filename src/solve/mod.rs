@@ -20,6 +20,7 @@ pub use cancel::{with_cancel, CancelOnDrop, CancelToken};
 
 pub use crate::program::Backend;
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use crate::model::{Objective, Plan, Sense};
@@ -291,13 +292,15 @@ pub fn solve_program_with(
 }
 
 /// How the later lexicographic levels keep the earlier ones at their optima.
+// One value per solve, on the stack: the size of its larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Levels<'p> {
     /// A linear program: each level is solved over the optimal face of the
     /// previous one (variables fixed and rows made tight by complementary
     /// slackness at its exact vertex), so no objective row is added and no
     /// tolerance is needed: every level's plan is a vertex of the first level's
     /// optimal face.
-    Faces(Box<Program>),
+    Faces(Cow<'p, Program>),
     /// Integer programs, and linear ones whose vertex could not be made exact:
     /// earlier optima held by one row each (docs/MODEL.md §2), on one engine session.
     Holds {
@@ -339,7 +342,7 @@ fn solve_stages(
     let mut levels = if program.is_mixed_integer() {
         Levels::holding(program, &[])
     } else {
-        Levels::Faces(Box::new(program.clone()))
+        Levels::Faces(Cow::Borrowed(program))
     };
     // Every level solved so far, at its optimum.
     let mut solved: Vec<Hold<'_>> = Vec::new();
@@ -529,7 +532,11 @@ fn solve_stages(
                     match vertex.face {
                         Some(optimal) => {
                             unique = optimal.single_point;
-                            **face = face.restricted(&optimal);
+                            // Only a later level needs the face; the plan's own
+                            // program is copied once, at the first restriction.
+                            if solved_stages + 1 < stage_count {
+                                face.to_mut().restrict(&optimal);
+                            }
                         }
                         None => to_rows = true,
                     }
