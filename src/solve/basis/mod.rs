@@ -119,6 +119,49 @@ pub(crate) fn basis_sides(
     )
 }
 
+/// A program's rows by column, `(row, coefficient)` in row order: one flat
+/// list with each column's start (two allocations per basis, where a list per
+/// column took one per variable, every scenario of a batch).
+#[derive(Debug)]
+struct ByColumn {
+    /// Where each column's entries start in `entries`, and where the last ends.
+    start: Vec<usize>,
+    entries: Vec<(usize, f64)>,
+}
+
+impl ByColumn {
+    /// `None` when a row names a variable the program does not have.
+    fn of(program: &Program) -> Option<ByColumn> {
+        let n = program.vars.len();
+        let mut start = vec![0usize; n + 1];
+        for row in &program.rows {
+            for &(var, _) in &row.expr.terms {
+                *start.get_mut(var.checked_add(1)?)? += 1;
+            }
+        }
+        for var in 0..n {
+            start[var + 1] += start[var];
+        }
+        let mut next = start.clone();
+        let mut entries = vec![(0, 0.0); start[n]];
+        for (index, row) in program.rows.iter().enumerate() {
+            for &(var, coefficient) in &row.expr.terms {
+                entries[next[var]] = (index, coefficient);
+                next[var] += 1;
+            }
+        }
+        Some(ByColumn { start, entries })
+    }
+}
+
+impl std::ops::Index<usize> for ByColumn {
+    type Output = [(usize, f64)];
+
+    fn index(&self, var: usize) -> &[(usize, f64)] {
+        &self.entries[self.start[var]..self.start[var + 1]]
+    }
+}
+
 /// Where a vertex's variables and rows stand: each variable on a bound or free
 /// (strictly inside its bounds), and the rows that are tight. The shape of one
 /// program's optimum is a guess at the optimal basis of another with the same
@@ -231,7 +274,7 @@ struct Basis<'a> {
     /// Pivot position → row.
     pivots: Vec<usize>,
     /// The program's rows by column: `(row, coefficient)`.
-    by_column: Vec<Vec<(usize, f64)>>,
+    by_column: ByColumn,
     lu: Lu,
     /// The objective's coefficients, for `max sign * objective`.
     cost: Vec<f64>,
@@ -339,15 +382,10 @@ impl<'a> Basis<'a> {
             }
         }
 
-        let mut by_column: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        let by_column = ByColumn::of(program)?;
         let mut activity = Vec::with_capacity(program.rows.len());
         for row in &program.rows {
             activity.push(row.expr.eval(values));
-        }
-        for (index, row) in program.rows.iter().enumerate() {
-            for &(var, coefficient) in &row.expr.terms {
-                by_column.get_mut(var)?.push((index, coefficient));
-            }
         }
         let tight = &shape.tight;
         if tight.iter().any(|&row| row >= program.rows.len()) {
