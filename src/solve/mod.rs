@@ -857,16 +857,24 @@ const NOISE: f64 = 1e-6;
 
 /// Snaps integer variables to whole numbers and values within `tolerance` (relative,
 /// at least absolute) of a bound onto the bound, so reports show 50, not
-/// 49.99999999997, and 0, not 8.9e-8.
+/// 49.99999999997, and 0, not 8.9e-8. A value outside its bounds by no more
+/// than the verification allows goes onto the bound whatever `tolerance`:
+/// units below zero are no plan, and on a driver costing millions a unit
+/// 2e-9 of a unit below zero is money enough to meet a spend floor of 0.01
+/// where no spend is possible (a realistic plan microlp called optimal).
+/// The rows are then verified on the plan as it is reported.
 fn clean(program: &Program, values: &mut [f64], tolerance: f64) {
     for (value, var) in values.iter_mut().zip(&program.vars) {
         if var.integer && (*value - value.round()).abs() <= VERIFY_TOLERANCE {
             *value = value.round();
         }
         let near = |bound: f64| (*value - bound).abs() <= tolerance * bound.abs().max(1.0);
-        if near(var.lower) {
+        let noise = VERIFY_TOLERANCE * value.abs().max(1.0);
+        if near(var.lower) || (*value < var.lower && var.lower - *value <= noise) {
             *value = var.lower;
-        } else if var.upper.is_finite() && near(var.upper) {
+        } else if var.upper.is_finite()
+            && (near(var.upper) || (*value > var.upper && *value - var.upper <= noise))
+        {
             *value = var.upper;
         }
     }

@@ -470,6 +470,49 @@ fn units_a_hair_below_zero_do_not_make_a_plan_feasible() {
 }
 
 #[test]
+fn a_reported_plan_has_no_units_below_zero() {
+    // One driver in [0, 10] units and a floor on money only units below zero
+    // can meet: -25,000 x >= 0.01. An engine's x = -4e-7 (inside the 1e-6 the
+    // verification allows a bound) meets it exactly; put back on 0, the floor
+    // is missed by all of its 0.01. The plan is refused, not reported with
+    // -4e-7 units.
+    let mut program = Program::build(&worked_example(0.2));
+    program.vars = vec![crate::program::Var {
+        lower: 0.0,
+        upper: 10.0,
+        integer: false,
+    }];
+    let mut expr = LinExpr::default();
+    expr.add(0, -25_000.0);
+    program.rows = vec![Row::new(expr, Sense::GreaterEqual, 0.01)];
+    program.named.clear();
+    let reported = finish(
+        &program,
+        Status::Optimal,
+        vec![-4e-7],
+        None,
+        1,
+        "optimal".into(),
+    );
+    assert!(
+        matches!(reported, Err(SolveError::Verification { .. })),
+        "{reported:?}"
+    );
+    // A value within round-off of its bound is put on it and reported.
+    program.rows[0].rhs = 0.0;
+    let reported = finish(
+        &program,
+        Status::Optimal,
+        vec![-4e-7],
+        None,
+        1,
+        "optimal".into(),
+    )
+    .expect("a plan");
+    assert_eq!(reported.values, Some(vec![0.0]));
+}
+
+#[test]
 fn whole_units_met_only_within_microlps_tolerance_are_infeasible() {
     // x (continuous) and z (continuous), both in [0, 10], and y whole in
     // [0, 5]. Group shares: 26,220 x + 26,220 y + 50,000 z <= 0, so
