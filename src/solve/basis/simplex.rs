@@ -13,6 +13,7 @@
 //! wrong answer. Anything unclear (neither primal nor dual feasible, a pivot
 //! too small, too many pivots) gives up, and the caller asks the engine.
 
+use super::vertex::certified;
 use super::walk::{enters, Slot, State, Status};
 use super::{vertex_at, Basis, BasisShape, Column, Vertex};
 use crate::program::{LinExpr, Program};
@@ -34,20 +35,27 @@ const PRIMAL: f64 = 1e-9;
 /// basis `shape`: read off it when it is still optimal, otherwise after simplex
 /// pivots from it. Returns the certified vertex, the shape of its basis (to
 /// keep for the next variant) and the pivots taken; `None` when that does not
-/// succeed. Two factorisations: the kept basis, and the one found (certified by
-/// [`vertex_at`]).
+/// succeed. One factorisation when the kept basis is still optimal (it is
+/// certified as it stands), two after pivots: the kept basis, and the one
+/// found, factorised afresh and certified by [`vertex_at`].
 pub(crate) fn optimum_from(
     program: &Program,
     maximise: bool,
     expr: &LinExpr,
     shape: &BasisShape,
 ) -> Option<(Vertex, BasisShape, usize)> {
-    let (Pivoted::Optimal(pivots), found) =
-        pivots_from(program, maximise, expr, shape, MAX_PIVOTS)?
-    else {
+    let on_bounds = shape.on_bounds(program)?;
+    let basis = Basis::with_shape(program, maximise, expr, &on_bounds, shape)?;
+    let (Pivoted::Optimal(pivots), found) = pivots_at(&basis, &on_bounds, MAX_PIVOTS) else {
         return None;
     };
-    let vertex = vertex_at(program, maximise, expr, &found)?;
+    // Still optimal as it was (most later levels on their optimal face): the
+    // basis just factorised is the one to certify.
+    let vertex = if pivots == 0 {
+        certified(basis, &on_bounds)?
+    } else {
+        vertex_at(program, maximise, expr, &found)?
+    };
     Some((vertex, found, pivots))
 }
 
@@ -63,8 +71,16 @@ fn pivots_from(
 ) -> Option<(Pivoted, BasisShape)> {
     let values = shape.on_bounds(program)?;
     let basis = Basis::with_shape(program, maximise, expr, &values, shape)?;
-    let mut basic_values = values.clone();
-    for (var, value) in basis.free_values(&values) {
+    Some(pivots_at(&basis, &values, budget))
+}
+
+/// Simplex pivots (at most `budget`) from the factorised `basis`, its
+/// nonbasic variables at `values`: how they ended, and the shape of the basis
+/// they ended at.
+fn pivots_at(basis: &Basis<'_>, values: &[f64], budget: usize) -> (Pivoted, BasisShape) {
+    let program = basis.program;
+    let mut basic_values = values.to_vec();
+    for (var, value) in basis.free_values(values) {
         basic_values[var] = value;
     }
     let activity: Vec<f64> = program
@@ -72,9 +88,9 @@ fn pivots_from(
         .iter()
         .map(|row| row.expr.eval(&basic_values))
         .collect();
-    let mut state = State::at(&basis, &basic_values, &activity);
+    let mut state = State::at(basis, &basic_values, &activity);
     let pivoted = state.pivot_within(budget);
-    Some((pivoted, state.shape()))
+    (pivoted, state.shape())
 }
 
 /// How the pivots from a basis ended.

@@ -119,8 +119,16 @@ pub(crate) fn vertex_at(
 ) -> Option<Vertex> {
     let on_bounds = shape.on_bounds(program)?;
     let basis = Basis::with_shape(program, maximise, expr, &on_bounds, shape)?;
-    let mut values = on_bounds.clone();
-    for (var, value) in basis.free_values(&on_bounds) {
+    certified(basis, &on_bounds)
+}
+
+/// The vertex of a freshly factorised `basis` (its nonbasic variables at
+/// `on_bounds`), certified as [`vertex_at`] says: `None` unless it meets every
+/// row and bound and an optimal basis holds at it.
+pub(super) fn certified(basis: Basis<'_>, on_bounds: &[f64]) -> Option<Vertex> {
+    let program = basis.program;
+    let mut values = on_bounds.to_vec();
+    for (var, value) in basis.free_values(on_bounds) {
         values[var] = value;
     }
     if !meets_every_row_and_bound(program, &mut values, SETTLED) {
