@@ -243,7 +243,7 @@ impl PlanReport {
         report.period_totals = plan
             .periods
             .iter()
-            .zip(&program.period_levels)
+            .zip(program.period_levels.iter())
             .map(|(period, levels)| totals(&period.name, levels, period.fixed_costs, values))
             .collect();
         let fixed_costs = plan.periods.iter().map(|period| period.fixed_costs).sum();

@@ -13,6 +13,8 @@ mod expr;
 pub use engine::Backend;
 pub use expr::LinExpr;
 
+use std::sync::Arc;
+
 use crate::model::{Domain, Plan, Sense};
 
 /// Index of a variable in [`Program::vars`].
@@ -308,20 +310,23 @@ pub struct Program {
     pub vars: Vec<Var>,
     /// All rows: named constraints and structural ones (integer units, segment order).
     pub rows: Vec<Row>,
-    /// The rows that come from plan fields, in a stable order.
-    pub named: Vec<NamedConstraint>,
+    /// The rows that come from plan fields, in a stable order. Shared, like
+    /// the expressions below, by every variant of the program (a level's
+    /// optimal face, a moved bound, a scenario's re-solves): a variant copies
+    /// its variables and rows, not these.
+    pub named: Arc<Vec<NamedConstraint>>,
     /// `y[i][k][t]`: units of segment `k` of driver `i` committed in period `t`.
-    pub segment_units: Vec<Vec<Vec<VarId>>>,
+    pub segment_units: Arc<Vec<Vec<Vec<VarId>>>>,
     /// `u[i][t]`: units of driver `i` committed in period `t`.
-    pub units: Vec<Vec<LinExpr>>,
+    pub units: Arc<Vec<Vec<LinExpr>>>,
     /// `R[i][t]`: revenue of driver `i` realised in period `t`.
-    pub revenue: Vec<Vec<LinExpr>>,
+    pub revenue: Arc<Vec<Vec<LinExpr>>>,
     /// `S[i][t]`: spend of driver `i` paid in period `t`.
-    pub spend: Vec<Vec<LinExpr>>,
+    pub spend: Arc<Vec<Vec<LinExpr>>>,
     /// Levels per period.
-    pub period_levels: Vec<Levels>,
+    pub period_levels: Arc<Vec<Levels>>,
     /// Levels over the horizon.
-    pub levels: Levels,
+    pub levels: Arc<Levels>,
     /// The segment-order binaries (docs/MODEL.md §2): each `z` with the segment `y`
     /// it says is full and that segment's width (`y >= width * z`).
     pub segment_order: Vec<SegmentOrder>,
@@ -336,7 +341,7 @@ impl Program {
     /// sensitivity analysis and relaxation. An index out of range changes nothing.
     pub fn with_bound(&self, index: usize, bound: f64) -> Program {
         let mut program = self.clone();
-        if let Some(named) = program.named.get_mut(index) {
+        if let Some(named) = Arc::make_mut(&mut program.named).get_mut(index) {
             named.bound = bound;
             if let Some(row) = program.rows.get_mut(named.row) {
                 *row = named.measure.row(named.sense, bound);
@@ -586,13 +591,13 @@ impl<'a> Builder<'a> {
         Program {
             vars: self.vars,
             rows: self.rows,
-            named: self.named,
-            segment_units,
-            units,
-            revenue,
-            spend,
-            period_levels,
-            levels,
+            named: Arc::new(self.named),
+            segment_units: Arc::new(segment_units),
+            units: Arc::new(units),
+            revenue: Arc::new(revenue),
+            spend: Arc::new(spend),
+            period_levels: Arc::new(period_levels),
+            levels: Arc::new(levels),
             segment_order: self.segment_order,
             backend: Backend::default(),
         }

@@ -461,7 +461,7 @@ fn units_a_hair_below_zero_do_not_make_a_plan_feasible() {
     let mut expr = LinExpr::default();
     expr.add(0, -40_000.0);
     program.rows = vec![Row::new(expr, Sense::GreaterEqual, 0.004)];
-    program.named.clear();
+    program.named = Default::default();
     assert!(verify(&program, &[-1e-7]).is_ok());
     assert!(!feasible_within_bounds(&program, &[-1e-7]));
     // Relaxed to `-40,000 x >= 0`, x = -1e-7 put on 0 meets it exactly.
@@ -485,7 +485,7 @@ fn a_reported_plan_has_no_units_below_zero() {
     let mut expr = LinExpr::default();
     expr.add(0, -25_000.0);
     program.rows = vec![Row::new(expr, Sense::GreaterEqual, 0.01)];
-    program.named.clear();
+    program.named = Default::default();
     let reported = finish(
         &program,
         Status::Optimal,
@@ -540,7 +540,7 @@ fn whole_units_met_only_within_microlps_tolerance_are_infeasible() {
         Row::new(share, Sense::LessEqual, 0.0),
         Row::new(revenue.clone(), Sense::GreaterEqual, 1e-4),
     ];
-    program.named.clear();
+    program.named = Default::default();
     let mut spend = LinExpr::default();
     spend.add(0, 38_016.0);
     spend.add(1, 38_016.0);
