@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,9 @@ const CSV_HEADER: &str = "scenario_id,status,revenue,spend,contribution,margin,e
 
 /// Ids already answered in an earlier run's output. Refuses an existing non-empty
 /// output without `--resume`; with it, cuts a last line a killed run left half
-/// written, so that the file stays one whole result per line.
+/// written, so that the file stays one whole result per line. The file is read
+/// as it goes (a run of a million scenarios leaves hundreds of megabytes): only
+/// the ids are kept.
 pub(super) fn previous_ids(
     path: &Path,
     format: FileFormat,
@@ -36,9 +38,8 @@ pub(super) fn previous_ids(
         path: path.display().to_string(),
         source,
     };
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(read_error)?;
-    if text.is_empty() {
+    let length = file.metadata().map_err(read_error)?.len();
+    if length == 0 {
         return Ok(HashSet::new());
     }
     if !resume {
@@ -48,36 +49,66 @@ pub(super) fn previous_ids(
             path.display()
         )));
     }
-    let whole = text.rfind('\n').map_or(0, |end| end + 1);
-    if whole < text.len() {
+    let whole = end_of_last_line(&mut file, length).map_err(read_error)?;
+    if whole < length {
         tracing::warn!(path = %path.display(), "dropping a half-written last line");
-        file.set_len(whole as u64).map_err(read_error)?;
-        file.seek(SeekFrom::End(0)).map_err(read_error)?;
-        text.truncate(whole);
+        file.set_len(whole).map_err(read_error)?;
     }
+    file.seek(SeekFrom::Start(0)).map_err(read_error)?;
+    let not_results = |error: &dyn std::fmt::Display| {
+        CliError::Usage(format!("{} is not a results file: {error}", path.display()))
+    };
     let mut ids = HashSet::new();
+    let reader = BufReader::new(&mut file);
     match format {
         FileFormat::Jsonl => {
-            for line in text.lines().filter(|line| !line.trim().is_empty()) {
-                let result: pb::ScenarioResult = serde_json::from_str(line).map_err(|error| {
-                    CliError::Usage(format!("{} is not a results file: {error}", path.display()))
-                })?;
-                ids.insert(result.scenario_id);
+            /// The one field of a result line that `--resume` needs.
+            #[derive(serde::Deserialize)]
+            struct Answered {
+                #[serde(rename = "scenarioId", default)]
+                scenario_id: String,
+            }
+            for line in reader.lines() {
+                let line = line.map_err(read_error)?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let answered: Answered =
+                    serde_json::from_str(&line).map_err(|error| not_results(&error))?;
+                ids.insert(answered.scenario_id);
             }
         }
         FileFormat::Csv => {
-            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let mut reader = csv::Reader::from_reader(reader);
             for record in reader.records() {
-                let record = record.map_err(|error| {
-                    CliError::Usage(format!("{} is not a results file: {error}", path.display()))
-                })?;
+                let record = record.map_err(|error| not_results(&error))?;
                 if let Some(id) = record.get(0) {
                     ids.insert(id.to_string());
                 }
             }
         }
     }
+    file.seek(SeekFrom::End(0)).map_err(read_error)?;
     Ok(ids)
+}
+
+/// Where the last whole line of `file` (`length` bytes) ends: just after its
+/// last newline (0 when it has none), found by reading back from the end.
+fn end_of_last_line(file: &mut File, length: u64) -> std::io::Result<u64> {
+    const CHUNK: u64 = 64 * 1024;
+    let mut buffer = vec![0u8; CHUNK as usize];
+    let mut end = length;
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let chunk = &mut buffer[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(at) = chunk.iter().rposition(|&byte| byte == b'\n') {
+            return Ok(start + at as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 /// How long written results may wait for a sync to disk. Each line is written
@@ -212,4 +243,49 @@ fn status_name(result: &pb::ScenarioResult) -> String {
             .trim_start_matches("SOLVE_STATUS_")
             .to_string()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_reads_the_ids_and_cuts_a_half_written_line() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("results.jsonl");
+        // Two whole results (one refused for an empty id, which proto3 JSON
+        // leaves out) and half of a third.
+        let text = "{\"scenarioId\":\"a\",\"status\":\"SOLVE_STATUS_OPTIMAL\"}\n\
+                    {\"errorCode\":\"INVALID_ARGUMENT\"}\n\
+                    {\"scenarioId\":\"c\",\"sta";
+        std::fs::write(&path, text).expect("written");
+        let ids = previous_ids(&path, FileFormat::Jsonl, true).expect("read");
+        let expected: HashSet<String> = ["a".to_string(), String::new()].into();
+        assert_eq!(ids, expected);
+        let kept = std::fs::read_to_string(&path).expect("read back");
+        assert_eq!(kept, text[..text.rfind('\n').expect("a newline") + 1]);
+        // Without --resume an existing output is refused.
+        assert!(previous_ids(&path, FileFormat::Jsonl, false).is_err());
+    }
+
+    #[test]
+    fn the_last_line_is_found_across_chunks() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("results.csv");
+        // A 100,000-byte tail without a newline after the header: the newline
+        // is two 64 KiB chunks back from the end.
+        let mut text = String::from(CSV_HEADER);
+        text.push_str(&"x".repeat(100_000));
+        std::fs::write(&path, &text).expect("written");
+        let mut file = File::open(&path).expect("opened");
+        let length = text.len() as u64;
+        assert_eq!(
+            end_of_last_line(&mut file, length).expect("read"),
+            CSV_HEADER.len() as u64
+        );
+        // No newline at all: nothing is whole.
+        std::fs::write(&path, "abc").expect("written");
+        let mut file = File::open(&path).expect("opened");
+        assert_eq!(end_of_last_line(&mut file, 3).expect("read"), 0);
+    }
 }
