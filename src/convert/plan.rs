@@ -688,26 +688,13 @@ fn group(path: &str, g: &pb::Group, index: &DriverIndex, v: &mut Violations) -> 
     members.dedup();
 
     let field = |name: &str| format!("{path}.{name}");
-    let min_spend = v.optional(
-        format_args!("{path}.min_spend"),
-        g.min_spend,
-        Domain::NonNegative,
-    );
-    let max_spend = v.optional(
-        format_args!("{path}.max_spend"),
-        g.max_spend,
-        Domain::NonNegative,
-    );
-    let min_share = v.optional(
-        format_args!("{path}.min_share"),
-        g.min_share,
-        Domain::Fraction,
-    );
-    let max_share = v.optional(
-        format_args!("{path}.max_share"),
-        g.max_share,
-        Domain::Fraction,
-    );
+    let [min_spend, max_spend, min_share, max_share] = [
+        ("min_spend", g.min_spend, Domain::NonNegative),
+        ("max_spend", g.max_spend, Domain::NonNegative),
+        ("min_share", g.min_share, Domain::Fraction),
+        ("max_share", g.max_share, Domain::Fraction),
+    ]
+    .map(|(name, x, rule)| v.optional(format_args!("{path}.{name}"), x, rule));
     v.ordered(
         &field("min_spend"),
         ("min_spend", min_spend),

@@ -197,17 +197,29 @@ fn solve_microlp(
     // the whole time limit, where a failure hands the level to the whole-units-
     // fixed fallback at once; it is tried on linear programs only.
     let integer = program.is_mixed_integer();
+    // One start in the time left. A panic inside microlp (an assertion on its
+    // pivoting state) is a failed start like an error: the next start pivots
+    // differently.
+    let attempt = |start: Start, integrality: f64| {
+        let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
+        super::contain(Backend::Microlp, || {
+            solve_once(
+                program,
+                holds,
+                objective,
+                direction,
+                left,
+                start,
+                hint,
+                integrality,
+            )
+        })
+    };
     for &start in starts {
         if integer && start == Start::Shuffled {
             continue;
         }
-        let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
-        // A panic inside microlp (an assertion on its pivoting state) is a failed
-        // start like an error: the next start pivots differently.
-        let outcome = super::contain(Backend::Microlp, || {
-            solve_once(program, holds, objective, direction, left, start, hint)
-        });
-        match outcome {
+        match attempt(start, DEFAULT_INTEGRALITY) {
             Err(SolveError::Backend(error)) => {
                 tracing::debug!(%error, ?start, "microlp failed; trying its next start");
                 failure = Some(error);
@@ -230,20 +242,7 @@ fn solve_microlp(
     // of accepting it.
     if integer && unverified.is_some() {
         for start in [Start::AsWritten, Start::ScaledColumns] {
-            let left = time_limit.map(|limit| limit.saturating_sub(started.elapsed()));
-            let outcome = super::contain(Backend::Microlp, || {
-                solve_once_with(
-                    program,
-                    holds,
-                    objective,
-                    direction,
-                    left,
-                    start,
-                    hint,
-                    STRICT_INTEGRALITY,
-                )
-            });
-            match outcome {
+            match attempt(start, STRICT_INTEGRALITY) {
                 Err(SolveError::Backend(error)) => {
                     tracing::debug!(%error, ?start, "microlp failed with strict integrality");
                 }
@@ -372,34 +371,13 @@ fn surrogate_objective(program: &Program) -> LinExpr {
 /// microlp's integrality tolerance for the retry of a whole-unit stage whose
 /// optima broke a row once their whole units were made whole: round-off.
 const STRICT_INTEGRALITY: f64 = 1e-9;
+/// microlp's own integrality tolerance (its default, 1e-6), used first.
+const DEFAULT_INTEGRALITY: f64 = 1e-6;
 
-/// One stage on microlp from `start`, with microlp's default integrality
-/// tolerance.
-fn solve_once(
-    program: &Program,
-    holds: &[Row],
-    objective: &LinExpr,
-    direction: Direction,
-    time_limit: Option<Duration>,
-    start: Start,
-    hint: Option<&[f64]>,
-) -> Result<StageOutcome, SolveError> {
-    let integrality = microlp::SolveOptions::default().int_tol;
-    solve_once_with(
-        program,
-        holds,
-        objective,
-        direction,
-        time_limit,
-        start,
-        hint,
-        integrality,
-    )
-}
-
-/// [`solve_once`] with whole units judged whole within `integrality`.
+/// One stage on microlp from `start`, whole units judged whole within
+/// `integrality`.
 #[allow(clippy::too_many_arguments)]
-fn solve_once_with(
+fn solve_once(
     program: &Program,
     holds: &[Row],
     objective: &LinExpr,

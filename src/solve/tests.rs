@@ -446,12 +446,8 @@ fn verification_catches_values_that_break_a_row() {
     assert!(matches!(error, SolveError::Verification { .. }), "{error}");
 }
 
-#[test]
-fn units_a_hair_below_zero_do_not_make_a_plan_feasible() {
-    // One variable in [0, 10] and one row `-40,000 x >= 0.004`: only x <= -1e-7
-    // meets it. At x = -1e-7 an engine's tolerance on bounds (about 1e-7) and our
-    // verification (1e-6 of a unit) accept the plan; as a plan of units (x put
-    // back on 0) it breaks the row by 0.004 of a row whose size is 0.008.
+/// A program of one variable in [0, 10] and one row `coefficient x >= floor`.
+fn one_unit_floor(coefficient: f64, floor: f64) -> Program {
     let mut program = Program::build(&worked_example(0.2));
     program.vars = vec![crate::program::Var {
         lower: 0.0,
@@ -459,9 +455,19 @@ fn units_a_hair_below_zero_do_not_make_a_plan_feasible() {
         integer: false,
     }];
     let mut expr = LinExpr::default();
-    expr.add(0, -40_000.0);
-    program.rows = vec![Row::new(expr, Sense::GreaterEqual, 0.004)];
+    expr.add(0, coefficient);
+    program.rows = vec![Row::new(expr, Sense::GreaterEqual, floor)];
     program.named = Default::default();
+    program
+}
+
+#[test]
+fn units_a_hair_below_zero_do_not_make_a_plan_feasible() {
+    // One variable in [0, 10] and one row `-40,000 x >= 0.004`: only x <= -1e-7
+    // meets it. At x = -1e-7 an engine's tolerance on bounds (about 1e-7) and our
+    // verification (1e-6 of a unit) accept the plan; as a plan of units (x put
+    // back on 0) it breaks the row by 0.004 of a row whose size is 0.008.
+    let mut program = one_unit_floor(-40_000.0, 0.004);
     assert!(verify(&program, &[-1e-7]).is_ok());
     assert!(!feasible_within_bounds(&program, &[-1e-7]));
     // Relaxed to `-40,000 x >= 0`, x = -1e-7 put on 0 meets it exactly.
@@ -476,16 +482,7 @@ fn a_reported_plan_has_no_units_below_zero() {
     // verification allows a bound) meets it exactly; put back on 0, the floor
     // is missed by all of its 0.01. The plan is refused, not reported with
     // -4e-7 units.
-    let mut program = Program::build(&worked_example(0.2));
-    program.vars = vec![crate::program::Var {
-        lower: 0.0,
-        upper: 10.0,
-        integer: false,
-    }];
-    let mut expr = LinExpr::default();
-    expr.add(0, -25_000.0);
-    program.rows = vec![Row::new(expr, Sense::GreaterEqual, 0.01)];
-    program.named = Default::default();
+    let mut program = one_unit_floor(-25_000.0, 0.01);
     let reported = finish(
         &program,
         Status::Optimal,
