@@ -185,7 +185,34 @@ fn relax_alone(
                 };
                 Ok(match optimum {
                     Optimum::Value(value, values) => {
-                        Some((value, feasible_within_bounds(&without, &values)))
+                        let holds = feasible_within_bounds(&without, &values);
+                        // A second opinion from the program with the bound at its
+                        // domain's end: HiGHS answered a budget cap's least spend
+                        // 26 % too high on the program without the row (and on it
+                        // with the row removed), right with the row far out
+                        // (realistic plan, seed 29907943721). Each answer is a plan
+                        // of the program without the row, so the more extreme of
+                        // those that hold is the nearer to the true extreme.
+                        let second = match (named.sense, holds) {
+                            (Sense::Equal, _) => None,
+                            _ => match optimize_expr(&at_end, expr, maximise, time_limit) {
+                                Ok(Optimum::Value(other, others))
+                                    if feasible_within_bounds(&without, &others) =>
+                                {
+                                    Some(other)
+                                }
+                                Err(SolveError::OutOfTime) => return Err(SolveError::OutOfTime),
+                                _ => None,
+                            },
+                        };
+                        match second {
+                            Some(other) if !holds => Some((other, true)),
+                            Some(other) if (other > value) == maximise && other != value => {
+                                tracing::debug!(value, other, "the second opinion is more extreme");
+                                Some((other, true))
+                            }
+                            _ => Some((value, holds)),
+                        }
                     }
                     Optimum::Unbounded => Some((if maximise { highest } else { lowest }, true)),
                     Optimum::Infeasible | Optimum::TimedOut => None,
