@@ -127,6 +127,14 @@ const REGRESSION_SEEDS: &[u64] = &[
     // 72 binding constraints priced by re-solves (ranges of 67 million units)
     // needed 2.2 s: the explanation budget's floor of 2 s left seven unpriced.
     357_757_751_037,
+    // Group share bounds alone bisected on microlp's word landed 5e-6 short
+    // of the edge (HiGHS infeasible 1e-6 beyond); now Dinkelbach's steps
+    // reach the extreme a plan attains, equal to HiGHS's to 12 digits.
+    255_808_274_861,
+    255_808_275_500,
+    // HiGHS answered a budget cap's least spend 26 % too high on the program
+    // without the row; a second opinion with the row far out is right.
+    29_907_943_721,
 ];
 /// In CI, the constraints whose prices, and the relaxations whose bounds, are
 /// re-solved per plan and engine (a sample, drawn from the plan's seed).
