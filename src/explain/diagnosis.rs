@@ -152,8 +152,7 @@ fn relax_alone(
     match &named.measure {
         Measure::Linear(expr) => {
             // Without the row, how far can the measure go towards the bound?
-            let mut without = program.clone();
-            without.rows[named.row] = Row::new(LinExpr::default(), Sense::LessEqual, 0.0);
+            let without = without_row(program, index);
             // The same question asked of the program with the bound moved to the end
             // of its domain instead of dropped: another program for the engine (other
             // pivots) with the same answer within the domain, tried when the engine
@@ -168,6 +167,8 @@ fn relax_alone(
             // The measure's extreme, and whether the plan reaching it holds as a
             // plan of units (see `feasible`).
             let towards = |maximise: bool| -> Result<Option<(f64, bool)>, SolveError> {
+                // Whether the answer already came from `at_end`.
+                let mut from_end = false;
                 let optimum = match optimize_expr(&without, expr, maximise, time_limit) {
                     Err(SolveError::Backend(error)) => {
                         // Without the row the plan may be infeasible outright: a
@@ -179,6 +180,7 @@ fn relax_alone(
                         if named.sense == Sense::Equal {
                             return Err(SolveError::Backend(error));
                         }
+                        from_end = true;
                         optimize_expr(&at_end, expr, maximise, time_limit)?
                     }
                     optimum => optimum?,
@@ -193,9 +195,10 @@ fn relax_alone(
                         // (realistic plan, seed 29907943721). Each answer is a plan
                         // of the program without the row, so the more extreme of
                         // those that hold is the nearer to the true extreme.
-                        let second = match (named.sense, holds) {
-                            (Sense::Equal, _) => None,
-                            _ => match optimize_expr(&at_end, expr, maximise, time_limit) {
+                        let second = if named.sense == Sense::Equal || from_end {
+                            None
+                        } else {
+                            match optimize_expr(&at_end, expr, maximise, time_limit) {
                                 Ok(Optimum::Value(other, others))
                                     if feasible_within_bounds(&without, &others) =>
                                 {
@@ -203,7 +206,7 @@ fn relax_alone(
                                 }
                                 Err(SolveError::OutOfTime) => return Err(SolveError::OutOfTime),
                                 _ => None,
-                            },
+                            }
                         };
                         match second {
                             Some(other) if !holds => Some((other, true)),
@@ -289,6 +292,14 @@ fn relax_alone(
     }
 }
 
+/// `program` with named constraint `index`'s row emptied (`0 <= 0`): the plan
+/// without that constraint, every other row where it was.
+fn without_row(program: &Program, index: usize) -> Program {
+    let mut without = program.clone();
+    without.rows[program.named[index].row] = Row::new(LinExpr::default(), Sense::LessEqual, 0.0);
+    without
+}
+
 /// Most Dinkelbach steps towards a ratio's extreme (each an engine solve;
 /// piecewise-linear programs need a handful).
 const RATIO_STEPS: usize = 20;
@@ -320,8 +331,7 @@ fn ratio_extreme(
     if named.sense == Sense::Equal {
         return Ok(None);
     }
-    let mut without = program.clone();
-    without.rows[named.row] = Row::new(LinExpr::default(), Sense::LessEqual, 0.0);
+    let without = without_row(program, index);
     // The bound as written: no plan reaches it; the first step's ratio is
     // past the extreme on the feasible side, and every later one nearer.
     let mut ratio = named.bound;

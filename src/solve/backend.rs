@@ -518,7 +518,7 @@ fn solve_once(
                     let value = solution.var_value(variable) * scale;
                     // A whole-unit value within microlp's integrality tolerance is
                     // the whole number it stands for (the plan is verified after).
-                    if var.integer && (value - value.round()).abs() <= integrality.max(1e-9) {
+                    if var.integer && (value - value.round()).abs() <= integrality {
                         value.round()
                     } else {
                         value
