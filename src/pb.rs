@@ -14,9 +14,9 @@ pub use generated::{
     planner_service_client, planner_service_server, Allocation, BoundUnit, ConstraintResult,
     Diagnosis, Driver, DriverAllocation, DriverGap, DriverPeriodResult, DriverResult, DriverUnits,
     EvaluateRequest, EvaluateResponse, Evaluation, Frontier, FrontierPoint, FrontierRequest,
-    FrontierResponse, GetServerInfoRequest, GetServerInfoResponse, Group, Link, LinkTerm,
-    Objective, OptimizeRequest, OptimizeResponse, Period, Plan, PlanResult, Position, Relaxation,
-    Requirements, RuleViolation, RunScenariosRequest, Scenario, ScenarioError,
+    FrontierResponse, GetServerInfoRequest, GetServerInfoResponse, Group, Link, LinkMeasure,
+    LinkTerm, Objective, OptimizeRequest, OptimizeResponse, Period, Plan, PlanResult, Position,
+    Relaxation, Requirements, RuleViolation, RunScenariosRequest, Scenario, ScenarioError,
     ScenarioFieldViolation, ScenarioOverrides, ScenarioResult, Segment, Sense, SolveOptions,
     SolveStatus, Solver, SolverInfo, SweptBound, Totals,
 };

@@ -19,7 +19,8 @@ use support::moved::{first_total, held_exactly, movable, Checks, Optimum, Priced
 use tradeoff::analysis::solve;
 use tradeoff::explain::ShadowPrice;
 use tradeoff::model::{
-    Driver, Group, Link, LinkTerm, Objective, Period, Plan, Requirements, Segment, Sense,
+    Driver, Group, Link, LinkMeasure, LinkTerm, Objective, Period, Plan, Requirements, Segment,
+    Sense,
 };
 use tradeoff::program::{LinExpr, Measure, Program};
 use tradeoff::solve::{SolveOptions, SolverChoice, Status};
@@ -37,6 +38,7 @@ fn driver_strategy(periods: usize) -> impl Strategy<Value = Driver> {
         prop::collection::vec(0.5..1.5f64, periods),
         prop::collection::vec(prop::option::weighted(0.3, 1.0..30.0f64), periods),
         prop::collection::vec(prop::option::weighted(0.15, 0.1..2.0f64), periods),
+        active_strategy(periods),
     )
         .prop_map(
             move |(
@@ -48,6 +50,7 @@ fn driver_strategy(periods: usize) -> impl Strategy<Value = Driver> {
                 seasonality,
                 max_units,
                 min_units,
+                (active_profile, existing_active, min_active, max_active),
             )| {
                 // Rates that never increase; only the last segment unbounded.
                 let mut rates: Vec<f64> =
@@ -85,9 +88,48 @@ fn driver_strategy(periods: usize) -> impl Strategy<Value = Driver> {
                     integer: false,
                     return_profile,
                     cost_profile,
+                    active_profile,
+                    existing_active,
+                    min_active,
+                    max_active,
                 }
             },
         )
+}
+
+/// Units in seat (docs/MODEL.md §5) on some drivers: an attrition profile,
+/// today's team, and floors and caps on units active.
+type ActiveSpec = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<Option<f64>>);
+
+fn active_strategy(periods: usize) -> impl Strategy<Value = ActiveSpec> {
+    let some = |p: f64| prop::bool::weighted(p);
+    (
+        some(0.5),
+        prop::collection::vec(0.3..=1.0f64, 1..=3),
+        prop::collection::vec(0.0..5.0f64, periods),
+        prop::collection::vec(prop::option::weighted(0.15, 0.5..10.0f64), periods),
+        prop::collection::vec(prop::option::weighted(0.2, 0.5..40.0f64), periods),
+    )
+        .prop_map(move |(in_seat, profile, existing, floors, caps)| {
+            if !in_seat {
+                return (
+                    vec![1.0],
+                    vec![0.0; periods],
+                    vec![0.0; periods],
+                    vec![None; periods],
+                );
+            }
+            // A floor never above the cap of its period: the plan stays valid.
+            let floors = floors
+                .iter()
+                .zip(&caps)
+                .map(|(floor, cap)| match (floor, cap) {
+                    (Some(floor), Some(cap)) => floor.min(*cap),
+                    (floor, _) => floor.unwrap_or(0.0),
+                })
+                .collect();
+            (profile, existing, floors, caps)
+        })
 }
 
 /// Optional group bounds: min_spend, max_spend, min_share, max_share.
@@ -106,7 +148,9 @@ fn group_strategy() -> impl Strategy<Value = (Vec<bool>, GroupBounds)> {
 }
 
 /// Link: coefficients on two drivers, sense, rhs, per period.
-type LinkSpec = (f64, f64, bool, f64, bool);
+/// Coefficients, at most, right-hand side, per period, and whether the terms
+/// count units active (docs/MODEL.md §5) rather than committed.
+type LinkSpec = (f64, f64, bool, f64, bool, bool);
 
 fn link_strategy() -> impl Strategy<Value = LinkSpec> {
     (
@@ -115,6 +159,7 @@ fn link_strategy() -> impl Strategy<Value = LinkSpec> {
         any::<bool>(),
         -5.0..20.0f64,
         prop::bool::weighted(0.3),
+        prop::bool::weighted(0.4),
     )
 }
 
@@ -269,7 +314,7 @@ fn build_plan(
             max_share,
         });
     }
-    if let Some((first, second, at_most, rhs, per_period)) = link {
+    if let Some((first, second, at_most, rhs, per_period, active)) = link {
         let mut terms = vec![LinkTerm {
             driver: 0,
             coefficient: first,
@@ -290,6 +335,11 @@ fn build_plan(
             },
             rhs,
             per_period,
+            measure: if active {
+                LinkMeasure::Active
+            } else {
+                LinkMeasure::Committed
+            },
         });
     }
     plan
@@ -408,6 +458,10 @@ fn one_driver_plan(
             integer: false,
             return_profile: vec![1.0],
             cost_profile: vec![1.0],
+            active_profile: vec![1.0],
+            existing_active: vec![0.0; 1],
+            min_active: vec![0.0; 1],
+            max_active: vec![None; 1],
         }],
         baseline_gross_margin: 1.0,
         budget_cap: Some(budget_cap),
@@ -525,6 +579,10 @@ fn budget_without_a_price() -> Plan {
         integer: false,
         return_profile: vec![1.0],
         cost_profile: vec![1.0],
+        active_profile: vec![1.0],
+        existing_active: vec![0.0; 1],
+        min_active: vec![0.0; 1],
+        max_active: vec![None; 1],
     };
     let mut d0 = driver(
         "d0",
@@ -647,6 +705,10 @@ fn a_minimum_before_a_small_kink() -> Plan {
         integer: false,
         return_profile: vec![1.0],
         cost_profile: vec![1.0],
+        active_profile: vec![1.0],
+        existing_active: vec![0.0; 2],
+        min_active: vec![0.0; 2],
+        max_active: vec![None; 2],
     };
     let mut d0 = driver(
         "d0",
@@ -757,6 +819,10 @@ fn a_budget_just_short_of_a_small_kink() -> Plan {
             integer: false,
             return_profile: vec![1.0],
             cost_profile: vec![1.0],
+            active_profile: vec![1.0],
+            existing_active: vec![0.0; 1],
+            min_active: vec![0.0; 1],
+            max_active: vec![None; 1],
         };
     let mut d0 = driver(
         "d0",

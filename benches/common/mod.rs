@@ -69,6 +69,7 @@ pub fn synthetic_plan(drivers: usize) -> pb::Plan {
         sense: pb::Sense::GreaterEqual as i32,
         rhs: 0.0,
         per_period: true,
+        ..Default::default()
     };
     pb::Plan {
         name: format!("synthetic-{}", drivers.len()),

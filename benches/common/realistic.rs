@@ -269,8 +269,17 @@ struct Builder {
     separator: &'static str,
 }
 
-/// The plan for `seed`.
+/// The plan for `seed`: [`realistic_plan_before_active_units`] with people in seat
+/// (docs/MODEL.md §5) on a share of plans.
 pub fn realistic_plan(seed: u64) -> Realistic {
+    let mut generated = realistic_plan_before_active_units(seed);
+    people_in_seat(&mut generated.plan, seed);
+    generated
+}
+
+/// The plan for `seed` as the generator made it before active units
+/// (docs/MODEL.md §5) existed: the plans the regression seeds found then are these.
+pub fn realistic_plan_before_active_units(seed: u64) -> Realistic {
     let mut rng = Rng::new(seed);
     // The intent cycles with the seed, so that any 17 consecutive seeds hold three
     // plans meant to be infeasible and one meant to be unbounded.
@@ -1341,6 +1350,7 @@ impl Builder {
                         sense: pb::Sense::GreaterEqual as i32,
                         rhs: 0.0,
                         per_period: self.rng.chance(0.8),
+                        ..Default::default()
                     });
                 }
             }
@@ -1355,6 +1365,7 @@ impl Builder {
                         sense: pb::Sense::LessEqual as i32,
                         rhs: 0.0,
                         per_period: true,
+                        ..Default::default()
                     });
                 }
             }
@@ -1369,6 +1380,7 @@ impl Builder {
                         sense: pb::Sense::GreaterEqual as i32,
                         rhs: 0.0,
                         per_period: false,
+                        ..Default::default()
                     });
                 }
             }
@@ -1379,6 +1391,7 @@ impl Builder {
                     sense: pb::Sense::Equal as i32,
                     rhs: 0.0,
                     per_period: true,
+                    ..Default::default()
                 });
             }
         }
@@ -1405,6 +1418,7 @@ impl Builder {
                 sense: pb::Sense::LessEqual as i32,
                 rhs: capacity,
                 per_period,
+                ..Default::default()
             });
         }
         if heads.len() >= 2 && self.rng.chance(0.1) {
@@ -1416,6 +1430,7 @@ impl Builder {
                 sense: pb::Sense::GreaterEqual as i32,
                 rhs: self.rng.int(1, 4) as f64,
                 per_period: false,
+                ..Default::default()
             });
         }
         links
@@ -1520,9 +1535,105 @@ impl Builder {
                     sense: pb::Sense::LessEqual as i32,
                     rhs: need * 0.5,
                     per_period: true,
+                    ..Default::default()
                 });
                 "a link the minimums break"
             }
+        }
+    }
+}
+
+/// People in seat (docs/MODEL.md §5) on about two plans in five, drawn from a stream
+/// of their own so that the rest of the plan stays what the seed made before: head
+/// drivers get attrition (`active_profile`), today's team (`existing_active`),
+/// headcount caps and floors in seat (scalar or by period), and the SDR and CSM
+/// coverage links count people in seat now and then (per period, or unit-periods
+/// over the horizon).
+fn people_in_seat(plan: &mut pb::Plan, seed: u64) {
+    let mut rng = Rng::new(seed ^ 0x5EA7_ED00_A771_7105);
+    if !rng.chance(0.4) {
+        return;
+    }
+    let periods = plan.periods.len().max(1);
+    let mut touched = Vec::new();
+    for driver in &mut plan.drivers {
+        if driver.unit != "head" || !rng.chance(0.7) {
+            continue;
+        }
+        let retention = rng.uniform(0.9, 0.995);
+        driver.active_profile = if rng.chance(0.15) {
+            // Contractors: in seat for a fixed number of periods.
+            vec![1.0; rng.int(1, periods)]
+        } else {
+            let length = periods + rng.int(0, 2);
+            (0..length)
+                .map(|lag| round_sig(retention.powi(lag as i32), 3))
+                .collect()
+        };
+        if rng.chance(0.7) {
+            let team = rng.int(1, 40) as f64;
+            driver.existing_active = (0..periods)
+                .map(|t| round_sig(team * retention.powi(t as i32 + 1), 3))
+                .collect();
+        }
+        // The most units in seat the driver's own minimums force.
+        let minimum = |t: usize| {
+            driver
+                .min_units_by_period
+                .get(t)
+                .copied()
+                .or(driver.min_units)
+                .unwrap_or(0.0)
+        };
+        let active_share = |lag: usize| {
+            if driver.active_profile.is_empty() {
+                f64::from(u8::from(lag == 0))
+            } else {
+                driver.active_profile.get(lag).copied().unwrap_or(0.0)
+            }
+        };
+        let forced: Vec<f64> = (0..periods)
+            .map(|t| {
+                let existing = driver.existing_active.get(t).copied().unwrap_or(0.0);
+                existing
+                    + (0..=t)
+                        .map(|s| active_share(t - s) * minimum(s))
+                        .sum::<f64>()
+            })
+            .collect();
+        let most_forced = forced.iter().copied().fold(0.0, f64::max);
+        if rng.chance(0.35) {
+            let cap = (most_forced + rng.int(1, 12) as f64).ceil();
+            if periods > 1 && rng.chance(0.3) {
+                let step = rng.int(0, 3) as f64;
+                driver.max_active_by_period = (0..periods)
+                    .map(|t| (cap + step * t as f64).max(forced[t].ceil()))
+                    .collect();
+            } else {
+                driver.max_active = Some(cap);
+            }
+        }
+        if rng.chance(0.12) {
+            // Backfill: keep the team near today's size.
+            let today = driver.existing_active.first().copied().unwrap_or(2.0);
+            let floor = (today * rng.uniform(0.6, 0.95)).round().max(1.0);
+            let cap = driver
+                .max_active
+                .into_iter()
+                .chain(driver.max_active_by_period.iter().copied())
+                .fold(f64::INFINITY, f64::min);
+            driver.min_active = Some(floor.min(cap));
+        }
+        touched.push(driver.id.clone());
+    }
+    for link in &mut plan.links {
+        let coverage = link.name.starts_with("sdr_per_ae") || link.name.starts_with("csm_coverage");
+        let in_seat = link
+            .terms
+            .iter()
+            .any(|term| touched.contains(&term.driver_id));
+        if coverage && in_seat && rng.chance(0.6) {
+            link.measure = pb::LinkMeasure::Active as i32;
         }
     }
 }

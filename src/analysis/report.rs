@@ -82,6 +82,9 @@ pub struct DriverPeriodReport {
     pub marginal_return: f64,
     /// Where the committed units sit on the driver's bounds and curve.
     pub position: Position,
+    /// Units active in the period (docs/MODEL.md §5): the existing team plus
+    /// commitments of this and earlier periods still active.
+    pub active: f64,
 }
 
 /// Money totals of a period (named) or the horizon (empty name).
@@ -216,16 +219,17 @@ impl PlanReport {
             .iter()
             .enumerate()
             .map(|(i, driver)| {
-                let per_period: Vec<DriverPeriodReport> = (0..periods)
-                    .map(|t| {
-                        let units = program.units[i][t].eval(values);
-                        DriverPeriodReport {
-                            units,
-                            spend: program.spend[i][t].eval(values),
-                            revenue: program.revenue[i][t].eval(values),
-                            marginal_return: marginal_return(driver, units, t, periods),
-                            position: position(driver, units, t),
-                        }
+                let committed: Vec<f64> = program.units[i].iter().map(|u| u.eval(values)).collect();
+                let per_period: Vec<DriverPeriodReport> = committed
+                    .iter()
+                    .enumerate()
+                    .map(|(t, &units)| DriverPeriodReport {
+                        units,
+                        spend: program.spend[i][t].eval(values),
+                        revenue: program.revenue[i][t].eval(values),
+                        marginal_return: marginal_return(driver, units, t, periods),
+                        position: position(driver, &committed, t),
+                        active: driver.active_units(&committed, t),
                     })
                     .collect();
                 DriverReport {

@@ -127,7 +127,8 @@ Scenario CSV: one row per scenario; an empty cell keeps the base plan's value.
 Columns: id (required, unique), budget_cap, min_margin, min_contribution,
 revenue_target, min_roi, objective (MAXIMIZE_REVENUE, ...), excluded (driver ids
 separated by spaces), and per driver or period: revenue_scale.ID, cost_scale.ID
-(factors), min_units.ID, max_units.ID (per period), period_budget_cap.PERIOD.
+(factors), min_units.ID, max_units.ID (units committed per period),
+min_active.ID, max_active.ID (units active per period), period_budget_cap.PERIOD.
 Scenario JSONL: one tradeoff.v1.Scenario per line, e.g.
   {\"id\": \"lean\", \"overrides\": {\"budgetCap\": 4500000, \"revenueScale\": {\"partners\": 0.8}}}
 

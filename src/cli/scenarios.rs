@@ -223,6 +223,8 @@ enum Column {
     CostScale(String),
     MinUnits(String),
     MaxUnits(String),
+    MinActive(String),
+    MaxActive(String),
 }
 
 impl Column {
@@ -246,6 +248,8 @@ impl Column {
                     "cost_scale" => Column::CostScale(key),
                     "min_units" => Column::MinUnits(key),
                     "max_units" => Column::MaxUnits(key),
+                    "min_active" => Column::MinActive(key),
+                    "max_active" => Column::MaxActive(key),
                     _ => return None,
                 }
             }
@@ -265,7 +269,7 @@ fn csv_columns(headers: &csv::StringRecord) -> Result<Vec<Column>, (usize, Strin
                         "unknown column {header:?} (expected id, budget_cap, min_margin, \
                          min_contribution, revenue_target, min_roi, objective, excluded, \
                          or revenue_scale.ID, cost_scale.ID, min_units.ID, max_units.ID, \
-                         period_budget_cap.PERIOD)"
+                         min_active.ID, max_active.ID, period_budget_cap.PERIOD)"
                     ),
                 )
             })
@@ -339,6 +343,12 @@ fn csv_scenario(
             }
             Column::MaxUnits(key) => {
                 overrides.max_units.insert(key.clone(), number()?);
+            }
+            Column::MinActive(key) => {
+                overrides.min_active.insert(key.clone(), number()?);
+            }
+            Column::MaxActive(key) => {
+                overrides.max_active.insert(key.clone(), number()?);
             }
         }
     }

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use crate::pb::{
-    BoundUnit, ConstraintResult, Diagnosis, Objective, PlanResult, Position, Sense, SolveStatus,
-    Totals,
+    BoundUnit, ConstraintResult, Diagnosis, DriverResult, Objective, PlanResult, Position, Sense,
+    SolveStatus, Totals,
 };
 
 /// Renders `result` as plain-text tables: the outcome; for a solved plan the binding
@@ -155,6 +155,7 @@ fn render_marginal_returns(out: &mut String, result: &PlanResult) {
                 .max_by(|a, b| a.marginal_return.total_cmp(&b.marginal_return))?;
             let position = match Position::try_from(best.position) {
                 Ok(Position::AtMaxUnits) => "at its maximum".to_string(),
+                Ok(Position::AtMaxActive) => "at its cap in seat".to_string(),
                 Ok(Position::AtMinUnits) => "at its minimum".to_string(),
                 Ok(Position::Unfunded) => "unfunded".to_string(),
                 Ok(Position::InSegment) => format!("in segment {}", best.segment),
@@ -213,6 +214,33 @@ fn render_allocation(out: &mut String, result: &PlanResult) {
         rows.push(row);
     }
     let _ = writeln!(out, "\nAllocation (units committed per period)");
+    out.push_str(&layout(&rows, 2, &[]));
+    render_in_seat(out, result);
+}
+
+/// Units active per period (docs/MODEL.md §5), for the drivers whose units in seat
+/// differ from those committed (attrition, a team from before the plan, units that
+/// stay): nothing for a plan that uses none of it.
+fn render_in_seat(out: &mut String, result: &PlanResult) {
+    let differs = |driver: &&DriverResult| {
+        driver
+            .periods
+            .iter()
+            .any(|period| (period.active - period.units).abs() > 1e-9)
+    };
+    let drivers: Vec<&DriverResult> = result.drivers.iter().filter(differs).collect();
+    if drivers.is_empty() {
+        return;
+    }
+    let mut header = vec!["driver".to_string(), "unit".to_string()];
+    header.extend(result.periods.iter().cloned());
+    let mut rows = vec![header];
+    for driver in drivers {
+        let mut row = vec![driver.driver_id.clone(), driver.unit.clone()];
+        row.extend(driver.periods.iter().map(|period| number(period.active)));
+        rows.push(row);
+    }
+    let _ = writeln!(out, "\nIn seat (units active per period)");
     out.push_str(&layout(&rows, 2, &[]));
 }
 

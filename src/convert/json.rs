@@ -196,6 +196,12 @@ const SENSE: EnumNames = EnumNames {
     expected: "LESS_EQUAL, GREATER_EQUAL, EQUAL",
 };
 
+const LINK_MEASURE: EnumNames = EnumNames {
+    prefix: "LINK_MEASURE_",
+    known: |name| pb::LinkMeasure::from_str_name(name).is_some(),
+    expected: "COMMITTED, ACTIVE",
+};
+
 /// Where a message's enum fields sit: each a path of object keys (`key[]` is every
 /// element of the array at `key`), with the enum's names.
 type EnumPlaces = &'static [(&'static [&'static str], &'static EnumNames)];
@@ -203,6 +209,7 @@ type EnumPlaces = &'static [(&'static [&'static str], &'static EnumNames)];
 const PLAN_ENUMS: EnumPlaces = &[
     (&["objective"], &OBJECTIVE),
     (&["links[]", "sense"], &SENSE),
+    (&["links[]", "measure"], &LINK_MEASURE),
 ];
 
 const SCENARIO_ENUMS: EnumPlaces = &[(&["overrides", "objective"], &OBJECTIVE)];

@@ -170,6 +170,28 @@ pub fn apply(
         origins.push((format!("drivers[{d}].max_units"), path.clone()));
         origins.push((format!("drivers[{d}].max_units_by_period"), path));
     }
+    for (id, &units) in &overrides.min_active {
+        let path = format!("{root}.min_active[{id}]");
+        let Some(d) = index.find(id, &path, &mut violation) else {
+            continue;
+        };
+        let driver = &mut plan.drivers[d];
+        driver.min_active = Some(units);
+        driver.min_active_by_period.clear();
+        origins.push((format!("drivers[{d}].min_active"), path.clone()));
+        origins.push((format!("drivers[{d}].min_active_by_period"), path));
+    }
+    for (id, &units) in &overrides.max_active {
+        let path = format!("{root}.max_active[{id}]");
+        let Some(d) = index.find(id, &path, &mut violation) else {
+            continue;
+        };
+        let driver = &mut plan.drivers[d];
+        driver.max_active = Some(units);
+        driver.max_active_by_period.clear();
+        origins.push((format!("drivers[{d}].max_active"), path.clone()));
+        origins.push((format!("drivers[{d}].max_active_by_period"), path));
+    }
     for (j, id) in overrides.excluded_drivers.iter().enumerate() {
         let path = format!("{root}.excluded_drivers[{j}]");
         let Some(d) = index.find(id, &path, &mut violation) else {

@@ -384,7 +384,19 @@ fn driver(
         Domain::Fraction,
     );
     let response = response(path, &d.response, v);
-    let (min_units, max_units) = unit_bounds(path, d, periods, v);
+    let (min_units, max_units) = period_bounds(path, PeriodBounds::units(d), periods, v);
+    let (min_active, max_active) = period_bounds(path, PeriodBounds::active(d), periods, v);
+    v.per_period(
+        format_args!("{path}.existing_active"),
+        &d.existing_active,
+        periods,
+        Domain::NonNegative,
+    );
+    v.list(
+        format_args!("{path}.active_profile"),
+        &d.active_profile,
+        Domain::Fraction,
+    );
 
     v.per_period(
         format_args!("{path}.seasonality"),
@@ -423,6 +435,10 @@ fn driver(
         integer: d.integer,
         return_profile,
         cost_profile,
+        active_profile: profile(&d.active_profile),
+        existing_active: per_period_or(&d.existing_active, periods, 0.0),
+        min_active,
+        max_active,
     }
 }
 
@@ -474,32 +490,69 @@ fn response(path: &str, segments: &[pb::Segment], v: &mut Violations) -> Vec<mod
         .collect()
 }
 
-/// Checks and resolves a driver's per-period unit bounds (by-period lists replace the
-/// scalars), including `min <= max` in every period.
-fn unit_bounds(
+/// The four fields that bound one quantity of a driver in every period: a scalar
+/// minimum and maximum and their by-period lists (`min_units`, `max_units`,
+/// `min_units_by_period`, `max_units_by_period`, or the same for `active`).
+struct PeriodBounds<'a> {
+    /// The quantity's name in the fields: `units` or `active`.
+    what: &'static str,
+    min: Option<f64>,
+    max: Option<f64>,
+    min_by: &'a [f64],
+    max_by: &'a [f64],
+}
+
+impl PeriodBounds<'_> {
+    fn units(d: &pb::Driver) -> PeriodBounds<'_> {
+        PeriodBounds {
+            what: "units",
+            min: d.min_units,
+            max: d.max_units,
+            min_by: &d.min_units_by_period,
+            max_by: &d.max_units_by_period,
+        }
+    }
+
+    fn active(d: &pb::Driver) -> PeriodBounds<'_> {
+        PeriodBounds {
+            what: "active",
+            min: d.min_active,
+            max: d.max_active,
+            min_by: &d.min_active_by_period,
+            max_by: &d.max_active_by_period,
+        }
+    }
+}
+
+/// Checks and resolves a driver's per-period bounds on one quantity (by-period
+/// lists replace the scalars), including `min <= max` in every period. An unset
+/// minimum is 0.
+fn period_bounds(
     path: &str,
-    d: &pb::Driver,
+    bounds: PeriodBounds,
     periods: usize,
     v: &mut Violations,
 ) -> (Vec<f64>, Vec<Option<f64>>) {
-    let min_scalar = match d.min_units {
+    let what = bounds.what;
+    let (min_field, max_field) = (format!("min_{what}"), format!("max_{what}"));
+    let min_scalar = match bounds.min {
         None => Some(0.0),
-        Some(x) => v.number(format_args!("{path}.min_units"), x, Domain::NonNegative),
+        Some(x) => v.number(format_args!("{path}.{min_field}"), x, Domain::NonNegative),
     };
     let max_scalar = v.optional(
-        format_args!("{path}.max_units"),
-        d.max_units,
+        format_args!("{path}.{max_field}"),
+        bounds.max,
         Domain::NonNegative,
     );
-    let (min_by, max_by) = (&d.min_units_by_period, &d.max_units_by_period);
+    let (min_by, max_by) = (bounds.min_by, bounds.max_by);
     v.per_period(
-        format_args!("{path}.min_units_by_period"),
+        format_args!("{path}.{min_field}_by_period"),
         min_by,
         periods,
         Domain::NonNegative,
     );
     v.per_period(
-        format_args!("{path}.max_units_by_period"),
+        format_args!("{path}.{max_field}_by_period"),
         max_by,
         periods,
         Domain::NonNegative,
@@ -507,9 +560,9 @@ fn unit_bounds(
 
     if min_by.is_empty() && max_by.is_empty() {
         v.ordered(
-            &format!("{path}.min_units"),
-            ("min_units", min_scalar),
-            ("max_units", max_scalar),
+            &format!("{path}.{min_field}"),
+            (&min_field, min_scalar),
+            (&max_field, max_scalar),
         );
     } else {
         let at = |list: &[f64], t: usize| {
@@ -533,14 +586,14 @@ fn unit_bounds(
                 continue;
             }
             let min = if min_by.is_empty() {
-                ("min_units".to_string(), min_scalar)
+                (min_field.clone(), min_scalar)
             } else {
-                (format!("min_units_by_period[{t}]"), at(min_by, t))
+                (format!("{min_field}_by_period[{t}]"), at(min_by, t))
             };
             let max = if max_by.is_empty() {
-                ("max_units".to_string(), max_scalar)
+                (max_field.clone(), max_scalar)
             } else {
-                (format!("max_units_by_period[{t}]"), at(max_by, t))
+                (format!("{max_field}_by_period[{t}]"), at(max_by, t))
             };
             let flagged = if min_by.is_empty() { &max.0 } else { &min.0 };
             v.ordered(
@@ -551,17 +604,17 @@ fn unit_bounds(
         }
     }
 
-    let min_units = if min_by.is_empty() {
-        vec![d.min_units.unwrap_or(0.0); periods]
+    let minimum = if min_by.is_empty() {
+        vec![bounds.min.unwrap_or(0.0); periods]
     } else {
-        min_by.clone()
+        min_by.to_vec()
     };
-    let max_units = if max_by.is_empty() {
-        vec![d.max_units; periods]
+    let maximum = if max_by.is_empty() {
+        vec![bounds.max; periods]
     } else {
         max_by.iter().copied().map(Some).collect()
     };
-    (min_units, max_units)
+    (minimum, maximum)
 }
 
 /// A per-period list as given, or `default` in every period when it is empty.
@@ -759,12 +812,29 @@ fn link(path: &str, l: &pb::Link, index: &DriverIndex, v: &mut Violations) -> mo
             model::Sense::LessEqual
         }
     };
+    let measure = match pb::LinkMeasure::try_from(l.measure) {
+        Ok(pb::LinkMeasure::Unspecified | pb::LinkMeasure::Committed) => {
+            model::LinkMeasure::Committed
+        }
+        Ok(pb::LinkMeasure::Active) => model::LinkMeasure::Active,
+        Err(_) => {
+            v.add(
+                format!("{path}.measure"),
+                format!(
+                    "unknown measure {}; expected COMMITTED (1) or ACTIVE (2)",
+                    l.measure
+                ),
+            );
+            model::LinkMeasure::Committed
+        }
+    };
     model::Link {
         name: l.name.clone(),
         terms,
         sense,
         rhs: l.rhs,
         per_period: l.per_period,
+        measure,
     }
 }
 

@@ -40,6 +40,7 @@ pub fn result_to_pb(report: &PlanReport) -> pb::PlanResult {
                         revenue: tidy(period.revenue),
                         marginal_return: tidy(period.marginal_return),
                         position: position_to_pb(period.position) as i32,
+                        active: tidy(period.active),
                         segment: match period.position {
                             Position::InSegment(k) | Position::AtSegmentEnd(k) => {
                                 saturating_u32(k + 1)
@@ -121,6 +122,7 @@ pub fn position_to_pb(position: Position) -> pb::Position {
         Position::Unfunded => pb::Position::Unfunded,
         Position::AtMinUnits => pb::Position::AtMinUnits,
         Position::AtMaxUnits => pb::Position::AtMaxUnits,
+        Position::AtMaxActive => pb::Position::AtMaxActive,
         Position::InSegment(_) => pb::Position::InSegment,
         Position::AtSegmentEnd(_) => pb::Position::AtSegmentEnd,
     }

@@ -30,6 +30,10 @@ pub(crate) fn driver(
         integer: false,
         return_profile: vec![1.0],
         cost_profile: vec![1.0],
+        active_profile: vec![1.0],
+        existing_active: vec![0.0; periods],
+        min_active: vec![0.0; periods],
+        max_active: vec![None; periods],
     }
 }
 

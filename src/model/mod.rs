@@ -132,6 +132,16 @@ pub struct Driver {
     /// Share of a unit's cost paid 0, 1, 2, … periods after commitment; never empty,
     /// first entry > 0.
     pub cost_profile: Vec<f64>,
+    /// Share of a unit committed in period `s` still active in `s`, `s+1`, …
+    /// (docs/MODEL.md §5); never empty, entries in [0, 1].
+    pub active_profile: Vec<f64>,
+    /// Units active in each period from commitments made before the plan, one
+    /// entry per period.
+    pub existing_active: Vec<f64>,
+    /// Minimum active units, one entry per period (0: none).
+    pub min_active: Vec<f64>,
+    /// Maximum active units, one entry per period (`None`: no cap).
+    pub max_active: Vec<Option<f64>>,
 }
 
 impl Driver {
@@ -154,6 +164,30 @@ impl Driver {
             .filter_map(|s| self.cost_profile.get(s - committed))
             .sum();
         self.unit_cost * share
+    }
+
+    /// Share of a unit committed in period `committed` still active in period
+    /// `period` (0 before it is committed and past the profile).
+    pub fn active_share(&self, committed: usize, period: usize) -> f64 {
+        period
+            .checked_sub(committed)
+            .and_then(|lag| self.active_profile.get(lag))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// Units active in period `period` when `units[s]` are committed in each period
+    /// `s`: `existing_active[period] + sum_{s <= period} active_profile[period - s] *
+    /// units[s]` (docs/MODEL.md §5).
+    pub fn active_units(&self, units: &[f64], period: usize) -> f64 {
+        let existing = self.existing_active.get(period).copied().unwrap_or(0.0);
+        units
+            .iter()
+            .enumerate()
+            .take(period + 1)
+            .map(|(committed, u)| self.active_share(committed, period) * u)
+            .sum::<f64>()
+            + existing
     }
 
     /// Sum of the finite segment widths when every segment is finite: the most
@@ -202,6 +236,16 @@ pub struct LinkTerm {
     pub coefficient: f64,
 }
 
+/// What a link's terms count (docs/MODEL.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LinkMeasure {
+    /// Units committed in a period.
+    #[default]
+    Committed,
+    /// Units active in a period (in seat, running).
+    Active,
+}
+
 /// A linear rule over driver units.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Link {
@@ -215,6 +259,8 @@ pub struct Link {
     pub rhs: f64,
     /// Applied in every period instead of over the horizon.
     pub per_period: bool,
+    /// Whether the terms count units committed or units active.
+    pub measure: LinkMeasure,
 }
 
 impl Plan {

@@ -14,6 +14,10 @@ pub enum Position {
     AtMinUnits,
     /// Held at its maximum units.
     AtMaxUnits,
+    /// Held by a cap on its units active (docs/MODEL.md §5): one more unit
+    /// committed in this period would put more in seat than `max_active` allows
+    /// in this or a later period.
+    AtMaxActive,
     /// Inside segment `k` (0-based) of the curve.
     InSegment(usize),
     /// Exactly at the end of segment `k` (0-based): the next unit earns the next
@@ -21,8 +25,36 @@ pub enum Position {
     AtSegmentEnd(usize),
 }
 
-/// Where `units` committed in `period` sit for `driver`.
-pub fn position(driver: &Driver, units: f64, period: usize) -> Position {
+/// Where the units committed in `period` sit for `driver`, `committed` holding its
+/// units of every period: on a cap of units committed, held by a cap in seat, or on
+/// its curve.
+pub fn position(driver: &Driver, committed: &[f64], period: usize) -> Position {
+    let units = committed.get(period).copied().unwrap_or(0.0);
+    match units_position(driver, units, period) {
+        Position::AtMaxUnits => Position::AtMaxUnits,
+        _ if held_in_seat(driver, committed, period) => Position::AtMaxActive,
+        other => other,
+    }
+}
+
+/// Whether a cap on units active binds in `period` or a later period that a unit
+/// committed in `period` is still active in.
+fn held_in_seat(driver: &Driver, committed: &[f64], period: usize) -> bool {
+    driver
+        .max_active
+        .iter()
+        .enumerate()
+        .skip(period)
+        .any(|(t, cap)| {
+            cap.is_some_and(|cap| {
+                let active = driver.active_units(committed, t);
+                driver.active_share(period, t) > 0.0 && active >= cap - 1e-9 * cap.abs().max(1.0)
+            })
+        })
+}
+
+/// Where `units` committed in `period` sit on the driver's unit bounds and curve.
+fn units_position(driver: &Driver, units: f64, period: usize) -> Position {
     let near = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
     if driver
         .max_units

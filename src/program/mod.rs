@@ -15,7 +15,7 @@ pub use expr::LinExpr;
 
 use std::sync::Arc;
 
-use crate::model::{Domain, Plan, Sense};
+use crate::model::{Domain, LinkMeasure, Plan, Sense};
 
 /// Index of a variable in [`Program::vars`].
 pub type VarId = usize;
@@ -154,6 +154,10 @@ pub enum ConstraintSource {
     DriverMinUnits(usize, usize),
     /// Driver `i`'s maximum units in period `t`.
     DriverMaxUnits(usize, usize),
+    /// Driver `i`'s minimum active units in period `t` (docs/MODEL.md §5).
+    DriverMinActive(usize, usize),
+    /// Driver `i`'s maximum active units in period `t`.
+    DriverMaxActive(usize, usize),
 }
 
 /// What a constraint's bound counts.
@@ -183,7 +187,10 @@ impl ConstraintSource {
             | Source::MinContribution
             | Source::RevenueTarget
             | Source::Link(..) => BoundUnit::Money,
-            Source::DriverMinUnits(..) | Source::DriverMaxUnits(..) => BoundUnit::Units,
+            Source::DriverMinUnits(..)
+            | Source::DriverMaxUnits(..)
+            | Source::DriverMinActive(..)
+            | Source::DriverMaxActive(..) => BoundUnit::Units,
             Source::MinMargin
             | Source::PeriodMinMargin(_)
             | Source::GroupMinShare(_)
@@ -204,7 +211,9 @@ impl ConstraintSource {
             | Source::GroupMaxSpend(_)
             | Source::MinRoi
             | Source::DriverMinUnits(..)
-            | Source::DriverMaxUnits(..) => Domain::NonNegative,
+            | Source::DriverMaxUnits(..)
+            | Source::DriverMinActive(..)
+            | Source::DriverMaxActive(..) => Domain::NonNegative,
             Source::MinMargin | Source::PeriodMinMargin(_) => Domain::Margin,
             Source::GroupMinShare(_) | Source::GroupMaxShare(_) => Domain::Fraction,
             Source::MinContribution | Source::RevenueTarget | Source::Link(..) => Domain::Any,
@@ -212,7 +221,8 @@ impl ConstraintSource {
     }
 
     /// Whether a diagnosis may propose moving the bound. A driver's maximum units
-    /// are a fact of the market (seats to hire, partners to sign), not a target.
+    /// are a fact of the market (seats to hire, partners to sign), not a target;
+    /// a cap on units active (headcount in seat) is a policy, and may move.
     pub fn is_relaxable(self) -> bool {
         !matches!(self, ConstraintSource::DriverMaxUnits(..))
     }
@@ -782,12 +792,21 @@ impl<'a> Builder<'a> {
         }
 
         for (l, link) in plan.links.iter().enumerate() {
-            let in_period =
-                |t: usize| {
+            let in_period = |t: usize| match link.measure {
+                LinkMeasure::Committed => {
                     LinExpr::sum_exprs_scaled(link.terms.iter().filter_map(|term| {
                         Some((units.get(term.driver)?.get(t)?, term.coefficient))
                     }))
-                };
+                }
+                LinkMeasure::Active => {
+                    let active: Vec<(LinExpr, f64)> = link
+                        .terms
+                        .iter()
+                        .map(|term| (active_units(plan, units, term.driver, t), term.coefficient))
+                        .collect();
+                    LinExpr::sum_exprs_scaled(active.iter().map(|(expr, c)| (expr, *c)))
+                }
+            };
             if link.per_period {
                 for (t, period) in plan.periods.iter().enumerate() {
                     let name = format!("link[{}][{}]", link.name, period.name);
@@ -840,9 +859,51 @@ impl<'a> Builder<'a> {
                         measure,
                     );
                 }
+                let minimum = driver.min_active.get(t).copied().unwrap_or(0.0);
+                if minimum > 0.0 {
+                    let name = format!("driver[{}].min_active[{}]", driver.id, period.name);
+                    let measure = Measure::Linear(active_units(plan, units, i, t));
+                    self.add_named(
+                        name,
+                        Source::DriverMinActive(i, t),
+                        Sense::GreaterEqual,
+                        minimum,
+                        measure,
+                    );
+                }
+                if let Some(maximum) = driver.max_active.get(t).copied().flatten() {
+                    let name = format!("driver[{}].max_active[{}]", driver.id, period.name);
+                    let measure = Measure::Linear(active_units(plan, units, i, t));
+                    self.add_named(
+                        name,
+                        Source::DriverMaxActive(i, t),
+                        Sense::LessEqual,
+                        maximum,
+                        measure,
+                    );
+                }
             }
         }
     }
+}
+
+/// `A[i,t]`: driver `i`'s units active in period `t`, its existing team plus
+/// earlier commitments still active by its profile (docs/MODEL.md §5). Built only
+/// for the rows that need it: most plans have none.
+fn active_units(plan: &Plan, units: &[Vec<LinExpr>], i: usize, t: usize) -> LinExpr {
+    let Some((driver, committed)) = plan.drivers.get(i).zip(units.get(i)) else {
+        return LinExpr::default();
+    };
+    let mut active = LinExpr::sum_exprs_scaled(
+        committed
+            .iter()
+            .enumerate()
+            .take(t + 1)
+            .map(|(s, u)| (u, driver.active_share(s, t)))
+            .filter(|&(_, share)| share != 0.0),
+    );
+    active.constant += driver.existing_active.get(t).copied().unwrap_or(0.0);
+    active
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use super::*;
 // The report these tests read is composed a layer up: tests only.
 use crate::analysis::{solve, PlanReport};
 use crate::model::fixtures::{driver, plan, worked_example};
-use crate::model::{Group, Link, LinkTerm, Objective, Plan, Sense};
+use crate::model::{Group, Link, LinkMeasure, LinkTerm, Objective, Plan, Sense};
 
 fn solved(plan: &Plan) -> PlanReport {
     let report = solve(plan, &SolveOptions::default()).expect("solve");
@@ -247,6 +247,7 @@ fn horizon_link_ties_units_together() {
         sense: Sense::LessEqual,
         rhs: 0.0,
         per_period: false,
+        measure: LinkMeasure::Committed,
     });
     let report = solved(&plan);
     assert_close(units(&report, "b"), 100.0 / 3.0);
@@ -297,6 +298,7 @@ fn period_caps_and_per_period_links() {
         sense: Sense::LessEqual,
         rhs: 0.0,
         per_period: true,
+        measure: LinkMeasure::Committed,
     });
     let report = solved(&plan);
     assert_close(report.totals.revenue, 45.0);
@@ -611,6 +613,10 @@ mod properties {
                         integer,
                         return_profile,
                         cost_profile,
+                        active_profile: vec![1.0],
+                        existing_active: vec![0.0; periods],
+                        min_active: vec![0.0; periods],
+                        max_active: vec![None; periods],
                     }
                 },
             )
@@ -673,6 +679,7 @@ mod properties {
                             sense: Sense::LessEqual,
                             rhs: 5.0,
                             per_period: true,
+                            measure: LinkMeasure::Committed,
                         });
                     }
                     plan.objective = match objective {
@@ -818,6 +825,7 @@ fn equal_links_pin_units_together() {
         sense: Sense::Equal,
         rhs: 0.0,
         per_period: false,
+        measure: LinkMeasure::Committed,
     });
     let report = solved(&plan);
     assert_close(units(&report, "a"), 200.0 / 3.0);
@@ -970,4 +978,143 @@ fn contained_panic_names_engine_and_message() {
             "microlp panicked: singular basis".into()
         ))
     );
+}
+
+// ---------------------------------------------------------------------------------
+// Units in seat (docs/MODEL.md §5).
+
+/// Two drivers over three quarters at unit cost 10 and a budget of 100: `ae` earns
+/// 30 a unit, `sdr` 12. The active-unit plans of `tests/plans/active_*.json`.
+fn in_seat_plan() -> Plan {
+    let mut ae = driver("ae", 1.0, &[(None, 30.0)], 3);
+    ae.unit_cost = 10.0;
+    let mut sdr = driver("sdr", 1.0, &[(None, 12.0)], 3);
+    sdr.unit_cost = 10.0;
+    let mut plan = plan(&["Q1", "Q2", "Q3"], vec![ae, sdr]);
+    plan.budget_cap = Some(100.0);
+    plan
+}
+
+#[test]
+fn attrition_and_a_cap_in_seat_spread_hires_over_the_year() {
+    // Half of the AEs hired in a quarter leave after it: A1 = u1, A2 = 0.5 u1 + u2,
+    // A3 = 0.5 u2 + u3, each <= 4. AEs earn 3 a dollar, SDRs 1.2, so the plan hires
+    // as many AEs as the caps allow: max u1 + u2 + u3 = 0.75 u1 + 6 at u2 = 4 - 0.5 u1,
+    // u3 = 4 - 0.5 u2, so u1 = 4, u2 = 2, u3 = 3: 9 AEs (90), and the last 10 of the
+    // budget buy one SDR. Revenue 270 + 12 = 282; every quarter has 4 AEs in seat.
+    let mut plan = in_seat_plan();
+    plan.drivers[0].active_profile = vec![1.0, 0.5];
+    plan.drivers[0].max_active = vec![Some(4.0); 3];
+    let report = solved(&plan);
+    assert_close(report.totals.revenue, 282.0);
+    let ae = &report.drivers[0];
+    for (period, (units, active)) in ae.periods.iter().zip([(4.0, 4.0), (2.0, 4.0), (3.0, 4.0)]) {
+        assert_close(period.units, units);
+        assert_close(period.active, active);
+    }
+    for quarter in ["Q1", "Q2", "Q3"] {
+        let name = format!("driver[ae].max_active[{quarter}]");
+        assert!(report.constraint(&name).binding, "{name}");
+    }
+    // SDRs stay only in the quarter they are hired (the default profile [1]).
+    let sdr = &report.drivers[1];
+    for period in &sdr.periods {
+        assert_close(period.active, period.units);
+    }
+}
+
+#[test]
+fn an_existing_team_fills_the_seats_it_holds() {
+    // Today's 3 AEs shrink to 2 and 1; hires stay: A_t = existing_t + u1 + ... + u_t
+    // <= 5, so Q3 allows 4 hires in all (1 + 4 = 5). AEs take 40 of the budget
+    // (revenue 120), SDRs the other 60 (72): revenue 192.
+    let mut plan = in_seat_plan();
+    let ae = &mut plan.drivers[0];
+    ae.active_profile = vec![1.0, 1.0, 1.0];
+    ae.existing_active = vec![3.0, 2.0, 1.0];
+    ae.max_active = vec![Some(5.0); 3];
+    let report = solved(&plan);
+    assert_close(report.totals.revenue, 192.0);
+    assert_close(report.drivers[0].units, 4.0);
+    assert_close(report.drivers[0].periods[2].active, 5.0);
+    assert!(report.constraint("driver[ae].max_active[Q3]").binding);
+}
+
+#[test]
+fn a_cap_in_seat_below_todays_team_is_infeasible() {
+    // 3 AEs are in seat in Q1 whatever the plan hires: a cap of 2 cannot hold.
+    let mut plan = in_seat_plan();
+    plan.drivers[0].existing_active = vec![3.0, 2.0, 1.0];
+    plan.drivers[0].max_active = vec![Some(2.0); 3];
+    let report = solve(&plan, &SolveOptions::default()).expect("solve");
+    assert_eq!(report.status, Status::Infeasible, "{}", report.message);
+}
+
+#[test]
+fn a_ratio_in_seat_counts_todays_teams_and_everyone_hired_since() {
+    // At most 2 AE hires a quarter; 4 AEs and 1 SDR in seat today, and everyone
+    // hired stays. One SDR in seat for every two AEs in seat, every quarter:
+    // 1 + S_t >= 0.5 (4 + A_t), with S_t, A_t the hires so far: S >= 1 + 0.5 A at
+    // the end. Budget 90 at 10 a head: 10 A + 10 (1 + 0.5 A) = 90 gives A = 16/3,
+    // S = 11/3; revenue 30 A + 5 S = 160 + 55/3 = 178.33. Counting hires in the same
+    // quarter instead (the old link) would allow 6 AEs and 3 SDRs: 195.
+    let mut plan = in_seat_plan();
+    plan.budget_cap = Some(90.0);
+    for (driver, existing) in plan.drivers.iter_mut().zip([4.0, 1.0]) {
+        driver.active_profile = vec![1.0, 1.0, 1.0];
+        driver.existing_active = vec![existing; 3];
+    }
+    plan.drivers[0].max_units = vec![Some(2.0); 3];
+    plan.drivers[1].response[0].revenue_per_unit = 5.0;
+    let link = |measure| Link {
+        name: "sdr_per_ae".into(),
+        terms: vec![
+            LinkTerm {
+                driver: 1,
+                coefficient: 1.0,
+            },
+            LinkTerm {
+                driver: 0,
+                coefficient: -0.5,
+            },
+        ],
+        sense: Sense::GreaterEqual,
+        rhs: 0.0,
+        per_period: true,
+        measure,
+    };
+    plan.links.push(link(LinkMeasure::Active));
+    let report = solved(&plan);
+    assert_close(report.totals.revenue, 160.0 + 55.0 / 3.0);
+    assert_close(report.drivers[0].units, 16.0 / 3.0);
+    assert_close(report.drivers[1].periods[2].active, 1.0 + 11.0 / 3.0);
+    assert!(report.constraint("link[sdr_per_ae][Q3]").binding);
+
+    plan.links[0] = link(LinkMeasure::Committed);
+    assert_close(solved(&plan).totals.revenue, 195.0);
+}
+
+#[test]
+fn a_horizon_link_in_seat_counts_unit_periods() {
+    // An AE hired in Q1 is in seat for two quarters (profile [1, 1]), one hired in
+    // Q3 for one (the horizon ends): at most 4 AE-quarters in seat over the year,
+    // AEs earn 30 a unit and the budget of 100 would buy 10. Hiring in Q3 costs one
+    // AE-quarter a head, earlier two: 4 AEs in Q3 (120) and 6 SDRs (72) = 192.
+    let mut plan = in_seat_plan();
+    plan.drivers[0].active_profile = vec![1.0, 1.0];
+    plan.links.push(Link {
+        name: "ae_quarters".into(),
+        terms: vec![LinkTerm {
+            driver: 0,
+            coefficient: 1.0,
+        }],
+        sense: Sense::LessEqual,
+        rhs: 4.0,
+        per_period: false,
+        measure: LinkMeasure::Active,
+    });
+    let report = solved(&plan);
+    assert_close(report.totals.revenue, 192.0);
+    assert_close(report.drivers[0].periods[2].units, 4.0);
+    assert_close(report.constraint("link[ae_quarters]").value, 4.0);
 }

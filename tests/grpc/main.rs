@@ -307,5 +307,6 @@ mod admission;
 mod engines;
 mod explanations;
 mod frontier;
+mod in_seat;
 mod optimize;
 mod scenarios;

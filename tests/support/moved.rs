@@ -25,7 +25,9 @@ pub fn domain(source: ConstraintSource) -> (f64, f64) {
         | S::GroupMaxSpend(_)
         | S::MinRoi
         | S::DriverMinUnits(..)
-        | S::DriverMaxUnits(..) => (0.0, 1e15),
+        | S::DriverMaxUnits(..)
+        | S::DriverMinActive(..)
+        | S::DriverMaxActive(..) => (0.0, 1e15),
         // Margins must stay below 1.
         S::MinMargin | S::PeriodMinMargin(_) => (-1.0, 1.0 - 1e-6),
         S::GroupMinShare(_) | S::GroupMaxShare(_) => (0.0, 1.0),
@@ -61,6 +63,8 @@ pub fn with_bound(plan: &Plan, source: ConstraintSource, bound: f64) -> Option<P
         S::Link(_, Some(_)) => return None,
         S::DriverMinUnits(i, t) => plan.drivers[i].min_units[t] = bound,
         S::DriverMaxUnits(i, t) => plan.drivers[i].max_units[t] = Some(bound),
+        S::DriverMinActive(i, t) => plan.drivers[i].min_active[t] = bound,
+        S::DriverMaxActive(i, t) => plan.drivers[i].max_active[t] = Some(bound),
     }
     let ordered = |min: Option<f64>, max: Option<f64>| match (min, max) {
         (Some(min), Some(max)) => min <= max,
@@ -74,6 +78,11 @@ pub fn with_bound(plan: &Plan, source: ConstraintSource, bound: f64) -> Option<P
             .iter()
             .zip(&driver.max_units)
             .all(|(&min, &max)| ordered(Some(min), max))
+            && driver
+                .min_active
+                .iter()
+                .zip(&driver.max_active)
+                .all(|(&min, &max)| ordered(Some(min), max))
     });
     valid.then_some(plan)
 }

@@ -92,8 +92,9 @@ refuses! {
             sense: pb::Sense::LessEqual as i32,
             rhs: f64::NEG_INFINITY,
             per_period: false,
+            measure: 7,
         }];
-    } => ["links[0].terms[0].coefficient", "links[0].rhs"];
+    } => ["links[0].terms[0].coefficient", "links[0].rhs", "links[0].measure"];
     driver_id_pattern: |p| {
         p.drivers = vec![driver("a b"), driver(""), driver(&"x".repeat(65)), driver("ok_1.-Z")];
     } => ["drivers[0].id", "drivers[1].id", "drivers[2].id"];
@@ -148,6 +149,41 @@ refuses! {
         p.drivers[0].min_units_by_period = vec![-1.0];
         p.drivers[0].max_units_by_period = vec![f64::NAN];
     } => ["drivers[0].max_units_by_period[0]", "drivers[0].min_units_by_period[0]"];
+    // docs/MODEL.md §5: profile entries in [0, 1]; existing_active one entry per
+    // period, >= 0; active bounds >= 0 with min <= max, scalar or by period.
+    active_profile_entries_are_fractions: |p| {
+        p.drivers[0].active_profile = vec![1.0, 1.2, -0.1, 0.5];
+    } => ["drivers[0].active_profile[1]", "drivers[0].active_profile[2]"];
+    existing_active_one_entry_per_period_and_non_negative: |p| {
+        p.periods = vec![period("q1"), period("q2")];
+        p.drivers[0].existing_active = vec![3.0, -1.0, 2.0];
+    } => ["drivers[0].existing_active", "drivers[0].existing_active[1]"];
+    active_bounds_non_negative_and_ordered: |p| {
+        p.drivers[0].min_active = Some(5.0);
+        p.drivers[0].max_active = Some(4.0);
+        p.drivers.push(driver("b"));
+        p.drivers[1].max_active = Some(-1.0);
+    } => ["drivers[0].min_active", "drivers[1].max_active"];
+    active_bounds_by_period_ordered: |p| {
+        p.periods = vec![period("q1"), period("q2")];
+        p.drivers[0].min_active = Some(2.0);
+        p.drivers[0].max_active_by_period = vec![5.0, 1.0];
+        p.drivers.push(driver("b"));
+        p.drivers[1].min_active_by_period = vec![f64::NAN];
+    } => [
+        "drivers[0].max_active_by_period[1]",
+        "drivers[1].min_active_by_period",
+        "drivers[1].min_active_by_period[0]",
+    ];
+    unknown_link_measure: |p| {
+        p.links = vec![pb::Link {
+            name: "l".into(),
+            terms: vec![pb::LinkTerm { driver_id: "a".into(), coefficient: 1.0 }],
+            sense: pb::Sense::LessEqual as i32,
+            measure: 3,
+            ..Default::default()
+        }];
+    } => ["links[0].measure"];
     seasonality_one_entry_per_period: |p| { p.drivers[0].seasonality = vec![1.0, 1.0]; }
         => ["drivers[0].seasonality"];
     seasonality_non_negative: |p| { p.drivers[0].seasonality = vec![-0.5]; }
@@ -408,6 +444,10 @@ fn defaults_are_resolved() {
                 integer: false,
                 return_profile: vec![1.0],
                 cost_profile: vec![1.0],
+                active_profile: vec![1.0],
+                existing_active: vec![0.0],
+                min_active: vec![0.0],
+                max_active: vec![None],
             }],
             baseline_gross_margin: 1.0,
             budget_cap: None,
@@ -647,8 +687,14 @@ mod arbitrary {
                 numbers(tame),
                 numbers(tame),
             ),
+            (
+                numbers(tame),
+                per_period(periods, tame),
+                (optional(tame), optional(tame)),
+                (per_period(periods, tame), per_period(periods, tame)),
+            ),
         )
-            .prop_map(|(a, b, c, d)| pb::Driver {
+            .prop_map(|(a, b, c, d, e)| pb::Driver {
                 id: a.0,
                 tags: a.1,
                 unit_cost: a.2,
@@ -662,6 +708,12 @@ mod arbitrary {
                 integer: d.1,
                 return_profile: d.2,
                 cost_profile: d.3,
+                active_profile: e.0,
+                existing_active: e.1,
+                min_active: e.2 .0,
+                max_active: e.2 .1,
+                min_active_by_period: e.3 .0,
+                max_active_by_period: e.3 .1,
                 ..Default::default()
             })
     }
@@ -696,15 +748,18 @@ mod arbitrary {
             vec(term, 0..3),
             enum_value(),
             number(tame),
-            any::<bool>(),
+            (any::<bool>(), enum_value()),
         )
-            .prop_map(|(name, terms, sense, rhs, per_period)| pb::Link {
-                name,
-                terms,
-                sense,
-                rhs,
-                per_period,
-            })
+            .prop_map(
+                |(name, terms, sense, rhs, (per_period, measure))| pb::Link {
+                    name,
+                    terms,
+                    sense,
+                    rhs,
+                    per_period,
+                    measure,
+                },
+            )
     }
 
     /// Makes names unique and references resolvable, so that a tame plan is often
