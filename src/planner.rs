@@ -78,18 +78,18 @@ pub fn frontier(
     limits: &Limits,
     time_limit: Option<Duration>,
 ) -> Result<pb::FrontierResponse, Error> {
-    let (over, from, to) = convert::sweep_from_pb(request)?;
     let (plan, options) = plan_and_options(
         request.plan.as_ref(),
         request.options.as_ref(),
         limits,
         time_limit,
     )?;
+    let (over, from, to) = convert::sweep_from_pb(request, &plan)?;
     let frontier =
         crate::scenario::frontier(&plan, over, from, to, options.time_limit, options.solver)?;
-    tracing::info!(plan = %plan.name, over = over.name(), points = frontier.points.len(), "frontier");
+    tracing::info!(plan = %plan.name, over = %over.name(&plan), points = frontier.points.len(), "frontier");
     Ok(pb::FrontierResponse {
-        frontier: Some(convert::frontier_to_pb(&frontier)),
+        frontier: Some(convert::frontier_to_pb(&frontier, &plan)),
     })
 }
 

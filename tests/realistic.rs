@@ -47,7 +47,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use proptest::test_runner::TestCaseError;
-use realistic::{realistic_plan, Intent, Realistic};
+use realistic::{realistic_plan, realistic_plan_before_active_units, Intent, Realistic};
 use support::moved::{movable, resolve, with_bound, Checks, Priced};
 use tradeoff::analysis::solve;
 use tradeoff::convert::{backend_to_pb, plan_from_pb, Limits};
@@ -72,7 +72,10 @@ const CI_CASES: u64 = 24;
 /// scaled-columns start); the next ones failed their diagnoses' re-solves with a
 /// singular basis, an integral candidate microlp's own validation refused, or an
 /// optimum that broke a row (fixed by retrying the next start); the next one
-/// panicked inside microlp (now a failed start); the rest are below.
+/// panicked inside microlp (now a failed start); the rest are below. They name
+/// plans of the generator before units in seat (docs/MODEL.md §5), which is how
+/// they are made (`realistic_plan_before_active_units`): the plans they were found
+/// on.
 const REGRESSION_SEEDS: &[u64] = &[
     585_574_524_806,
     585_574_524_838,
@@ -293,8 +296,11 @@ impl Run {
     fn cases(&mut self, mut check: impl FnMut(&mut Run, &Case)) {
         let (seed, cases) = (self.config.seed, self.config.cases);
         let seeds = (0..cases).map(|i| seed.wrapping_add(i));
-        for seed in seeds.chain(self.config.regressions.iter().copied()) {
-            let generated = realistic_plan(seed);
+        let regressions = self.config.regressions.iter().copied();
+        let plans = seeds
+            .map(realistic_plan)
+            .chain(regressions.map(realistic_plan_before_active_units));
+        for generated in plans {
             match plan_from_pb(&generated.plan, &Limits::default()) {
                 Ok(plan) => {
                     let started = Instant::now();
@@ -1169,6 +1175,46 @@ fn the_generator_covers_realistic_plans() {
                 .iter()
                 .any(|g| g.min_share.is_some() || g.max_share.is_some()),
         );
+        see(
+            "attrition",
+            plan.drivers
+                .iter()
+                .any(|d| d.active_profile.len() >= 2 && d.active_profile.iter().any(|&a| a < 1.0)),
+        );
+        see(
+            "existing teams",
+            plan.drivers
+                .iter()
+                .any(|d| d.existing_active.iter().any(|&a| a > 0.0)),
+        );
+        see(
+            "caps in seat",
+            plan.drivers
+                .iter()
+                .any(|d| d.max_active.iter().any(Option::is_some)),
+        );
+        see(
+            "caps in seat by period",
+            wire.drivers
+                .iter()
+                .any(|d| !d.max_active_by_period.is_empty()),
+        );
+        see(
+            "floors in seat",
+            plan.drivers
+                .iter()
+                .any(|d| d.min_active.iter().any(|&m| m > 0.0)),
+        );
+        let in_seat =
+            |l: &&tradeoff::model::Link| l.measure == tradeoff::model::LinkMeasure::Active;
+        see(
+            "per-period links in seat",
+            plan.links.iter().filter(in_seat).any(|l| l.per_period),
+        );
+        see(
+            "horizon links in seat",
+            plan.links.iter().filter(in_seat).any(|l| !l.per_period),
+        );
         see("per-period links", plan.links.iter().any(|l| l.per_period));
         see("horizon links", plan.links.iter().any(|l| !l.per_period));
         see(
@@ -1224,6 +1270,13 @@ fn the_generator_covers_realistic_plans() {
         "groups by ids",
         "group spend bounds",
         "group share bounds",
+        "attrition",
+        "existing teams",
+        "caps in seat",
+        "caps in seat by period",
+        "floors in seat",
+        "per-period links in seat",
+        "horizon links in seat",
         "per-period links",
         "horizon links",
         "segment order",

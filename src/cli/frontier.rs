@@ -19,6 +19,9 @@ pub(super) enum Over {
     /// requirements.revenue_target (money)
     #[value(name = "revenue_target")]
     RevenueTarget,
+    /// One driver's cap in seat (`--driver`), the same in every period.
+    #[value(name = "max_active")]
+    MaxActive,
 }
 
 #[derive(Debug, clap::Args)]
@@ -28,6 +31,9 @@ pub(super) struct FrontierArgs {
     /// The bound to sweep.
     #[arg(long, value_enum)]
     over: Over,
+    /// With `--over max_active`: the driver whose cap in seat is swept.
+    #[arg(long, required_if_eq("over", "max_active"))]
+    driver: Option<String>,
     /// Start of the range.
     #[arg(long, allow_negative_numbers = true)]
     from: f64,
@@ -52,6 +58,7 @@ pub(super) fn run(args: FrontierArgs) -> Result<ExitStatus, CliError> {
         Over::BudgetCap => pb::SweptBound::BudgetCap,
         Over::MinMargin => pb::SweptBound::MinMargin,
         Over::RevenueTarget => pb::SweptBound::RevenueTarget,
+        Over::MaxActive => pb::SweptBound::MaxActive,
     };
     let request = pb::FrontierRequest {
         plan: Some(plan),
@@ -59,6 +66,7 @@ pub(super) fn run(args: FrontierArgs) -> Result<ExitStatus, CliError> {
         from: args.from,
         to: args.to,
         options: Some(args.flags.options(false)),
+        driver_id: args.driver.unwrap_or_default(),
     };
     let response = args.flags.call(
         request,

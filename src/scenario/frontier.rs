@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis::{solve_with, PlanReport};
 use crate::explain::rate_ahead;
-use crate::model::{Objective, Plan};
+use crate::model::{Domain, Objective, Plan};
 use crate::program::{ConstraintSource, Program};
 use crate::solve::{
     build_program, expired, remaining, Bases, SolveError, SolveOptions, SolverChoice, Status,
@@ -26,24 +26,42 @@ pub enum Sweep {
     MinMargin,
     /// `requirements.revenue_target`
     RevenueTarget,
+    /// `drivers[i].max_active`, the same cap in every period (docs/MODEL.md §5).
+    MaxActive(usize),
 }
 
 impl Sweep {
-    /// The constraint's docs/MODEL.md §3 name.
-    pub fn name(self) -> &'static str {
+    /// The bound's name: the docs/MODEL.md §3 name of its constraint, or for a cap
+    /// in seat the driver's caps without their period (`driver[ae].max_active`).
+    pub fn name(self, plan: &Plan) -> String {
         match self {
-            Sweep::BudgetCap => "budget_cap",
-            Sweep::MinMargin => "requirements.min_margin",
-            Sweep::RevenueTarget => "requirements.revenue_target",
+            Sweep::BudgetCap => "budget_cap".into(),
+            Sweep::MinMargin => "requirements.min_margin".into(),
+            Sweep::RevenueTarget => "requirements.revenue_target".into(),
+            Sweep::MaxActive(i) => {
+                let id = plan.drivers.get(i).map_or("", |driver| driver.id.as_str());
+                format!("driver[{id}].max_active")
+            }
         }
     }
 
-    /// The constraint it is.
-    pub fn source(self) -> ConstraintSource {
+    /// The one constraint it moves, when it is one: a cap in seat is one row per
+    /// period.
+    pub fn source(self) -> Option<ConstraintSource> {
         match self {
-            Sweep::BudgetCap => ConstraintSource::BudgetCap,
-            Sweep::MinMargin => ConstraintSource::MinMargin,
-            Sweep::RevenueTarget => ConstraintSource::RevenueTarget,
+            Sweep::BudgetCap => Some(ConstraintSource::BudgetCap),
+            Sweep::MinMargin => Some(ConstraintSource::MinMargin),
+            Sweep::RevenueTarget => Some(ConstraintSource::RevenueTarget),
+            Sweep::MaxActive(_) => None,
+        }
+    }
+
+    /// The values the bound may take.
+    pub fn domain(self) -> Domain {
+        match self {
+            Sweep::BudgetCap | Sweep::MaxActive(_) => Domain::NonNegative,
+            Sweep::MinMargin => Domain::Margin,
+            Sweep::RevenueTarget => Domain::Any,
         }
     }
 
@@ -54,13 +72,23 @@ impl Sweep {
             Sweep::BudgetCap => plan.budget_cap = Some(value),
             Sweep::MinMargin => plan.requirements.min_margin = Some(value),
             Sweep::RevenueTarget => plan.requirements.revenue_target = Some(value),
+            Sweep::MaxActive(i) => {
+                if let Some(driver) = plan.drivers.get_mut(i) {
+                    driver.max_active.fill(Some(value));
+                    // A floor above the swept cap would make the plan invalid;
+                    // the cap wins, as a plan file would have to say.
+                    for floor in &mut driver.min_active {
+                        *floor = floor.min(value);
+                    }
+                }
+            }
         }
         plan
     }
 
     /// Whether raising the bound makes a plan easier to satisfy.
     fn loosens_upwards(self) -> bool {
-        matches!(self, Sweep::BudgetCap)
+        matches!(self, Sweep::BudgetCap | Sweep::MaxActive(_))
     }
 }
 
@@ -125,9 +153,12 @@ pub fn frontier(
         bases: Bases::new(),
     };
     // Slopes can be followed only where the curve is piecewise linear and concave:
-    // a linear program swept over a right-hand side. Whole-unit drivers make it a
-    // staircase, and a margin floor bends it: those are sampled instead.
-    let exact = over != Sweep::MinMargin && !Program::build(plan).is_mixed_integer();
+    // a linear program swept over one right-hand side. Whole-unit drivers make it a
+    // staircase, and a margin floor bends it: those are sampled instead, and so
+    // is a cap in seat, which moves one row per period at once.
+    let exact = over.source().is_some()
+        && over != Sweep::MinMargin
+        && !Program::build(plan).is_mixed_integer();
     let (points, complete) = if exact {
         sweeper.follow_slopes(from, to)?
     } else {
@@ -239,7 +270,7 @@ impl Sweeper<'_> {
             let Some(index) = program
                 .named
                 .iter()
-                .position(|named| named.source == self.over.source())
+                .position(|named| Some(named.source) == self.over.source())
             else {
                 return Ok((points, false));
             };

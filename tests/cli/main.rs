@@ -311,6 +311,7 @@ mod engines;
 mod explanations;
 mod frontier;
 mod help;
+mod in_seat;
 mod server;
 mod statuses;
 mod table;

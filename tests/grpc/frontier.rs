@@ -17,6 +17,7 @@ async fn frontier_over_the_budget_breaks_at_50_and_450() {
             from: 0.0,
             to: 600.0,
             options: None,
+            ..Default::default()
         })
         .await
         .expect("frontier")
@@ -48,6 +49,7 @@ async fn frontier_refuses_a_backwards_range() {
             from: 600.0,
             to: 0.0,
             options: None,
+            ..Default::default()
         })
         .await
         .expect_err("refused");

@@ -244,3 +244,52 @@ async fn invalid_active_fields_name_their_paths() {
     }
     server.stop().await.expect("clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frontier_over_a_cap_in_seat() {
+    // The attrition plan with c seats every quarter hires u = (c, 0.5 c, 0.75 c):
+    // 2.25 c AEs; the rest of the 100 goes to SDRs: revenue
+    // 30 * 2.25 c + 12 (10 - 2.25 c) = 120 + 40.5 c until the AEs take the whole
+    // budget at c = 10 / 2.25 = 40/9, then 300.
+    let mut server = start().await;
+    for solver in engines() {
+        let frontier = server
+            .client
+            .frontier(pb::FrontierRequest {
+                plan: Some(plan_file("active_attrition.json")),
+                over: pb::SweptBound::MaxActive as i32,
+                driver_id: "ae".into(),
+                from: 0.0,
+                to: 8.0,
+                options: Some(on(solver)),
+            })
+            .await
+            .expect("frontier")
+            .into_inner()
+            .frontier
+            .expect("a frontier");
+        assert_eq!(frontier.bound_name, "driver[ae].max_active");
+        assert!(frontier.complete, "{frontier:?}");
+        for point in &frontier.points {
+            let c = point.bound;
+            let expected = if c <= 40.0 / 9.0 {
+                120.0 + 40.5 * c
+            } else {
+                300.0
+            };
+            let revenue = point.totals.as_ref().expect("totals").revenue;
+            assert_rel(revenue, expected, &format!("revenue at {c} seats"));
+        }
+        let kink = frontier
+            .points
+            .iter()
+            .map(|p| p.bound)
+            .min_by(|a, b| (a - 40.0 / 9.0).abs().total_cmp(&(b - 40.0 / 9.0).abs()))
+            .expect("points");
+        assert!(
+            (kink - 40.0 / 9.0).abs() < 1e-6,
+            "no point at 40/9: {frontier:?}"
+        );
+    }
+    server.stop().await.expect("clean shutdown");
+}
