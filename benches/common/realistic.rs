@@ -1613,7 +1613,7 @@ fn people_in_seat(plan: &mut pb::Plan, seed: u64) {
                 driver.max_active = Some(cap);
             }
         }
-        if rng.chance(0.12) {
+        if rng.chance(0.08) {
             // Backfill: keep the team near today's size.
             let today = driver.existing_active.first().copied().unwrap_or(2.0);
             let floor = (today * rng.uniform(0.6, 0.95)).round().max(1.0);
@@ -1626,15 +1626,66 @@ fn people_in_seat(plan: &mut pb::Plan, seed: u64) {
         }
         touched.push(driver.id.clone());
     }
-    for link in &mut plan.links {
+    for l in 0..plan.links.len() {
+        let link = &plan.links[l];
         let coverage = link.name.starts_with("sdr_per_ae") || link.name.starts_with("csm_coverage");
         let in_seat = link
             .terms
             .iter()
             .any(|term| touched.contains(&term.driver_id));
         if coverage && in_seat && rng.chance(0.6) {
-            link.measure = pb::LinkMeasure::Active as i32;
+            plan.links[l].measure = pb::LinkMeasure::Active as i32;
+            staff_for_coverage(plan, l, periods);
         }
+    }
+}
+
+/// Today's teams meet a coverage link counted in seat (`covered >= ratio * AEs`):
+/// the first term's team grows where today's would break it, as a company's policy
+/// holds for the team it has.
+fn staff_for_coverage(plan: &mut pb::Plan, l: usize, periods: usize) {
+    let link = plan.links[l].clone();
+    let Some(first) = link.terms.first() else {
+        return;
+    };
+    let team = |plan: &pb::Plan, id: &str, t: usize| {
+        plan.drivers
+            .iter()
+            .find(|d| d.id == id)
+            .and_then(|d| d.existing_active.get(t).copied())
+            .unwrap_or(0.0)
+    };
+    let values: Vec<f64> = (0..periods)
+        .map(|t| {
+            link.terms
+                .iter()
+                .map(|term| term.coefficient * team(plan, &term.driver_id, t))
+                .sum()
+        })
+        .collect();
+    let per_period_need: Vec<f64> = values
+        .iter()
+        .map(|value| ((link.rhs - value) / first.coefficient).max(0.0))
+        .collect();
+    let need: Vec<f64> = if link.per_period {
+        per_period_need
+    } else {
+        // Over the horizon: the shortfall of the sum, spread evenly.
+        let total: f64 = values.iter().sum();
+        let short = ((link.rhs - total) / first.coefficient).max(0.0);
+        vec![short / periods as f64; periods]
+    };
+    if first.coefficient <= 0.0 || need.iter().all(|&n| n == 0.0) {
+        return;
+    }
+    let Some(driver) = plan.drivers.iter_mut().find(|d| d.id == first.driver_id) else {
+        return;
+    };
+    if driver.existing_active.is_empty() {
+        driver.existing_active = vec![0.0; periods];
+    }
+    for (team, extra) in driver.existing_active.iter_mut().zip(need) {
+        *team = ((*team + extra) * 100.0).ceil() / 100.0;
     }
 }
 
