@@ -16,7 +16,7 @@ pub use generated::{
     EvaluateRequest, EvaluateResponse, Evaluation, Frontier, FrontierPoint, FrontierRequest,
     FrontierResponse, GetServerInfoRequest, GetServerInfoResponse, Group, Link, LinkMeasure,
     LinkTerm, Objective, OptimizeRequest, OptimizeResponse, Period, Plan, PlanResult, Position,
-    Relaxation, Requirements, RuleViolation, RunScenariosRequest, Scenario, ScenarioError,
+    Relaxation, Replan, Requirements, RuleViolation, RunScenariosRequest, Scenario, ScenarioError,
     ScenarioFieldViolation, ScenarioOverrides, ScenarioResult, Segment, Sense, SolveOptions,
     SolveStatus, Solver, SolverInfo, SweptBound, Totals,
 };

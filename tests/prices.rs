@@ -291,6 +291,7 @@ fn build_plan(
         groups: Vec::new(),
         links: Vec::new(),
         objective,
+        replan: None,
     };
     if let Some((mask, (min_spend, max_spend, min_share, max_share))) = group {
         let mut members: Vec<usize> = (0..count).filter(|&i| mask[i]).collect();
@@ -469,6 +470,7 @@ fn one_driver_plan(
         groups: Vec::new(),
         links: Vec::new(),
         objective: Objective::MaximizeRevenue,
+        replan: None,
     }
 }
 
@@ -639,6 +641,7 @@ fn budget_without_a_price() -> Plan {
         }],
         links: Vec::new(),
         objective: Objective::MaximizeRevenue,
+        replan: None,
     }
 }
 
@@ -747,6 +750,7 @@ fn a_minimum_before_a_small_kink() -> Plan {
         groups: Vec::new(),
         links: Vec::new(),
         objective: Objective::MaximizeRevenue,
+        replan: None,
     }
 }
 
@@ -865,6 +869,7 @@ fn a_budget_just_short_of_a_small_kink() -> Plan {
         groups: Vec::new(),
         links: Vec::new(),
         objective: Objective::MaximizeRevenue,
+        replan: None,
     }
 }
 

@@ -590,6 +590,7 @@ impl Builder {
             groups,
             links,
             objective: objective as i32,
+            ..Default::default()
         };
 
         // Intent: break the plan on purpose.

@@ -172,6 +172,39 @@ fn values_for(
     // Whole-unit counts and segment-order binaries follow from the segments: set
     // every remaining (integer) variable so the structural rows hold where they can.
     fill_structural(program, &mut values);
+    if let (Some(replan), Some(terms)) = (&plan.replan, &program.replan) {
+        // A re-plan's moves follow from the units; a locked period must keep the
+        // plan in force (docs/MODEL.md §6).
+        for (i, driver) in plan.drivers.iter().enumerate() {
+            for (t, period) in plan.periods.iter().enumerate() {
+                let units = allocation
+                    .get(i)
+                    .and_then(|u| u.get(t))
+                    .copied()
+                    .unwrap_or(0.0);
+                let current = replan.current_units(i, t);
+                match terms
+                    .moves
+                    .get(i)
+                    .and_then(|moves| moves.get(t))
+                    .copied()
+                    .flatten()
+                {
+                    Some((added, taken)) => {
+                        values[added] = (units - current).max(0.0);
+                        values[taken] = (current - units).max(0.0);
+                    }
+                    None if (units - current).abs() > MET_TOLERANCE * current.max(1.0) => {
+                        violations.push(Violation {
+                            name: format!("driver[{}].locked[{}]", driver.id, period.name),
+                            amount: (units - current).abs(),
+                        });
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
     (values, violations)
 }
 

@@ -14,8 +14,11 @@ pub use report::{
 
 use std::time::{Duration, Instant};
 
+use std::collections::HashSet;
+
 use crate::explain::{explain, Explanation};
 use crate::model::Plan;
+use crate::program::{Program, Row, VarId};
 use crate::solve::{build_program, solve_program_with, Bases, SolveError, SolveOptions};
 
 /// Explanations may take this many times the solve's own time ...
@@ -69,6 +72,7 @@ pub fn solve_with(
             &funded,
             Some(time_limit),
         ));
+        report.name_what_moves(plan, &program);
     }
     report.solver.elapsed = started.elapsed();
     Ok(report)
@@ -92,4 +96,61 @@ impl PlanReport {
         }
         self.diagnosis = explanation.diagnosis;
     }
+
+    /// For a re-plan, names beside each unlocked driver-period that moves the
+    /// binding constraints that move it (docs/MODEL.md §6): those priced nonzero
+    /// on either side whose rows hold the driver (its units, or the money its
+    /// moves count against `replan.max_change`).
+    fn name_what_moves(&mut self, plan: &Plan, program: &Program) {
+        let Some(replan) = &plan.replan else {
+            return;
+        };
+        let priced: Vec<(&str, &Row)> = self
+            .constraints
+            .iter()
+            .zip(program.named.iter())
+            .filter(|(constraint, _)| {
+                constraint.price.is_some_and(|price| {
+                    [price.up, price.down]
+                        .into_iter()
+                        .flatten()
+                        .any(|rate| rate.abs() > MOVED_BY_RATE)
+                })
+            })
+            .filter_map(|(constraint, named)| {
+                Some((constraint.name.as_str(), program.rows.get(named.row)?))
+            })
+            .collect();
+        for (i, driver) in self.drivers.iter_mut().enumerate() {
+            let mut held: HashSet<VarId> = program
+                .units
+                .get(i)
+                .into_iter()
+                .flatten()
+                .chain(program.revenue.get(i).into_iter().flatten())
+                .flat_map(|expr| expr.terms.iter().map(|&(var, _)| var))
+                .collect();
+            if let Some(moves) = program.replan.as_ref().and_then(|r| r.moves.get(i)) {
+                held.extend(moves.iter().flatten().flat_map(|&(p, m)| [p, m]));
+            }
+            let names: Vec<String> = priced
+                .iter()
+                .filter(|(_, row)| row.expr.terms.iter().any(|(var, _)| held.contains(var)))
+                .map(|(name, _)| (*name).to_string())
+                .collect();
+            for (t, period) in driver.periods.iter_mut().enumerate() {
+                let moves = !replan.is_locked(t)
+                    && period.change.abs() > MOVED * period.current.unwrap_or(0.0).abs().max(1.0);
+                if moves {
+                    period.moved_by = names.clone();
+                }
+            }
+        }
+    }
 }
+
+/// A change of units this small (relative to the plan in force) is round-off,
+/// not a move.
+const MOVED: f64 = 1e-9;
+/// A price this small (per unit of bound) is none: the constraint moves nothing.
+const MOVED_BY_RATE: f64 = 1e-9;

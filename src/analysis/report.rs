@@ -43,6 +43,8 @@ pub struct PlanReport {
     pub prices_with_integers_fixed: bool,
     /// What to relax, for an infeasible plan when explanations ran.
     pub diagnosis: Option<Diagnosis>,
+    /// For a re-plan: the money moved in all (docs/MODEL.md §6, `Change`).
+    pub money_moved: Option<f64>,
 }
 
 /// One driver's allocation.
@@ -67,10 +69,12 @@ pub struct DriverReport {
     /// to get money), below 1 for a funded one (the factor at which it loses all of
     /// it). `None` when not computed or when no factor in [0, 1000] changes it.
     pub break_even_scale: Option<f64>,
+    /// For a re-plan: the money moved on this driver.
+    pub money_moved: Option<f64>,
 }
 
 /// One driver in one period.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DriverPeriodReport {
     /// Units committed in the period.
     pub units: f64,
@@ -85,6 +89,13 @@ pub struct DriverPeriodReport {
     /// Units active in the period (docs/MODEL.md §5): the existing team plus
     /// commitments of this and earlier periods still active.
     pub active: f64,
+    /// For a re-plan (docs/MODEL.md §6): the units of the plan in force.
+    pub current: Option<f64>,
+    /// For a re-plan: units minus the plan in force's (0 elsewhere).
+    pub change: f64,
+    /// For a re-plan, where the units move: the binding constraints that move
+    /// them (explanations: nonzero price, a row that holds the driver).
+    pub moved_by: Vec<String>,
 }
 
 /// Money totals of a period (named) or the horizon (empty name).
@@ -199,6 +210,7 @@ impl PlanReport {
             constraints: Vec::new(),
             prices_with_integers_fixed: false,
             diagnosis: None,
+            money_moved: None,
             solver: SolverStats {
                 name: program.backend.name(),
                 elapsed,
@@ -223,13 +235,19 @@ impl PlanReport {
                 let per_period: Vec<DriverPeriodReport> = committed
                     .iter()
                     .enumerate()
-                    .map(|(t, &units)| DriverPeriodReport {
-                        units,
-                        spend: program.spend[i][t].eval(values),
-                        revenue: program.revenue[i][t].eval(values),
-                        marginal_return: marginal_return(driver, units, t, periods),
-                        position: position(driver, &committed, t),
-                        active: driver.active_units(&committed, t),
+                    .map(|(t, &units)| {
+                        let current = plan.replan.as_ref().map(|r| r.current_units(i, t));
+                        DriverPeriodReport {
+                            units,
+                            spend: program.spend[i][t].eval(values),
+                            revenue: program.revenue[i][t].eval(values),
+                            marginal_return: marginal_return(driver, units, t, periods),
+                            position: position(driver, &committed, t),
+                            active: driver.active_units(&committed, t),
+                            current,
+                            change: current.map_or(0.0, |current| units - current),
+                            moved_by: Vec::new(),
+                        }
                     })
                     .collect();
                 DriverReport {
@@ -241,6 +259,11 @@ impl PlanReport {
                     revenue: per_period.iter().map(|p| p.revenue).sum(),
                     periods: per_period,
                     break_even_scale: None,
+                    money_moved: program
+                        .replan
+                        .as_ref()
+                        .and_then(|replan| replan.by_driver.get(i))
+                        .map(|moved| moved.eval(values)),
                 }
             })
             .collect();
@@ -250,6 +273,10 @@ impl PlanReport {
             .zip(program.period_levels.iter())
             .map(|(period, levels)| totals(&period.name, levels, period.fixed_costs, values))
             .collect();
+        report.money_moved = program
+            .replan
+            .as_ref()
+            .map(|replan| replan.change.eval(values));
         let fixed_costs = plan.periods.iter().map(|period| period.fixed_costs).sum();
         report.totals = totals("", &program.levels, fixed_costs, values);
         report.constraints = program

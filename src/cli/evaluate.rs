@@ -66,7 +66,7 @@ fn read_allocation(path: &str, plan: &pb::Plan) -> Result<pb::Allocation, CliErr
 
 /// A wide CSV: `driver_id` and one column per period (by the plan's period names;
 /// `units` for a one-period plan).
-fn allocation_from_csv(text: &str, plan: &pb::Plan) -> Result<pb::Allocation, String> {
+pub(super) fn allocation_from_csv(text: &str, plan: &pb::Plan) -> Result<pb::Allocation, String> {
     let periods: Vec<String> = if plan.periods.is_empty() {
         vec![crate::model::WHOLE_HORIZON.into()]
     } else {

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::replan::ReplanFlags;
 use super::{plot, print, read_plan, table, CliError, ExitStatus, SolveFlags};
 use crate::pb;
 use crate::planner;
@@ -22,6 +23,9 @@ pub(super) enum Over {
     /// One driver's cap in seat (`--driver`), the same in every period.
     #[value(name = "max_active")]
     MaxActive,
+    /// replan.max_change (money moved by a re-plan)
+    #[value(name = "max_change")]
+    MaxChange,
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,18 +51,22 @@ pub(super) struct FrontierArgs {
     // `--time-limit` bounds the whole sweep.
     #[command(flatten)]
     flags: SolveFlags,
+    #[command(flatten)]
+    replan: ReplanFlags,
 }
 
 pub(super) fn run(args: FrontierArgs) -> Result<ExitStatus, CliError> {
     if let Some(path) = &args.plot {
         plot::check_path(path)?;
     }
-    let plan = read_plan(&args.plan)?;
+    let mut plan = read_plan(&args.plan)?;
+    args.replan.apply(&mut plan)?;
     let over = match args.over {
         Over::BudgetCap => pb::SweptBound::BudgetCap,
         Over::MinMargin => pb::SweptBound::MinMargin,
         Over::RevenueTarget => pb::SweptBound::RevenueTarget,
         Over::MaxActive => pb::SweptBound::MaxActive,
+        Over::MaxChange => pb::SweptBound::MaxChange,
     };
     let request = pb::FrontierRequest {
         plan: Some(plan),

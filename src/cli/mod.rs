@@ -10,6 +10,7 @@ mod info;
 mod load;
 mod plot;
 mod remote;
+mod replan;
 mod scenarios;
 mod serve;
 mod solve;
@@ -125,10 +126,11 @@ Scenario CSV: one row per scenario; an empty cell keeps the base plan's value.
   partners-down,,,0.8,12,
 
 Columns: id (required, unique), budget_cap, min_margin, min_contribution,
-revenue_target, min_roi, objective (MAXIMIZE_REVENUE, ...), excluded (driver ids
-separated by spaces), and per driver or period: revenue_scale.ID, cost_scale.ID
-(factors), min_units.ID, max_units.ID (units committed per period),
-min_active.ID, max_active.ID (units active per period), period_budget_cap.PERIOD.
+revenue_target, min_roi, max_change (a re-plan's money moved), objective
+(MAXIMIZE_REVENUE, ...), excluded (driver ids separated by spaces), and per driver
+or period: revenue_scale.ID, cost_scale.ID (factors), min_units.ID, max_units.ID
+(units committed per period), min_active.ID, max_active.ID (units active per
+period), period_budget_cap.PERIOD.
 Scenario JSONL: one tradeoff.v1.Scenario per line, e.g.
   {\"id\": \"lean\", \"overrides\": {\"budgetCap\": 4500000, \"revenueScale\": {\"partners\": 0.8}}}
 

@@ -216,6 +216,7 @@ enum Column {
     MinContribution,
     RevenueTarget,
     MinRoi,
+    MaxChange,
     Objective,
     Excluded,
     PeriodBudgetCap(String),
@@ -237,6 +238,7 @@ impl Column {
             "min_contribution" => Column::MinContribution,
             "revenue_target" => Column::RevenueTarget,
             "min_roi" => Column::MinRoi,
+            "max_change" => Column::MaxChange,
             "objective" => Column::Objective,
             "excluded" => Column::Excluded,
             _ => {
@@ -267,7 +269,7 @@ fn csv_columns(headers: &csv::StringRecord) -> Result<Vec<Column>, (usize, Strin
                     1,
                     format!(
                         "unknown column {header:?} (expected id, budget_cap, min_margin, \
-                         min_contribution, revenue_target, min_roi, objective, excluded, \
+                         min_contribution, revenue_target, min_roi, max_change, objective, excluded, \
                          or revenue_scale.ID, cost_scale.ID, min_units.ID, max_units.ID, \
                          min_active.ID, max_active.ID, period_budget_cap.PERIOD)"
                     ),
@@ -313,6 +315,7 @@ fn csv_scenario(
             Column::MinContribution => overrides.min_contribution = Some(number()?),
             Column::RevenueTarget => overrides.revenue_target = Some(number()?),
             Column::MinRoi => overrides.min_roi = Some(number()?),
+            Column::MaxChange => overrides.max_change = Some(number()?),
             Column::Objective => {
                 let name = objective_name(cell).ok_or_else(|| {
                     (

@@ -1,5 +1,6 @@
 //! `tradeoff solve PLAN.json`: in-process by default, or on a server with `--server`.
 
+use super::replan::ReplanFlags;
 use super::{plot, print, read_plan, table, CliError, ExitStatus, SolveFlags};
 use crate::pb::{self, SolveStatus};
 use crate::planner;
@@ -10,6 +11,8 @@ pub(super) struct SolveArgs {
     plan: String,
     #[command(flatten)]
     flags: SolveFlags,
+    #[command(flatten)]
+    replan: ReplanFlags,
     /// Also draw spend per driver per period (stacked bars) to this file: .svg, or
     /// .png (1200x700, fonts built in).
     #[arg(long)]
@@ -23,7 +26,8 @@ pub(super) fn run(args: SolveArgs) -> Result<ExitStatus, CliError> {
     if let Some(path) = &args.plot {
         plot::check_path(path)?;
     }
-    let plan = read_plan(&args.plan)?;
+    let mut plan = read_plan(&args.plan)?;
+    args.replan.apply(&mut plan)?;
     let request = pb::OptimizeRequest {
         plan: Some(plan),
         options: Some(args.flags.options(!args.no_explain)),

@@ -53,8 +53,73 @@ pub(super) fn render(result: &PlanResult) -> String {
     render_binding(&mut out, result);
     render_marginal_returns(&mut out, result);
     render_allocation(&mut out, result);
+    render_replan(&mut out, result);
     render_totals(&mut out, result);
     out
+}
+
+/// For a re-plan (docs/MODEL.md §6): the money moved, and each driver-period that
+/// moves with the binding constraints that move it and what each costs
+/// ("paid_search  Q3  -120,000: requirements.min_margin (-1,404,454 per pt),
+/// period[Q3].budget_cap (+1.20 per 1)").
+fn render_replan(out: &mut String, result: &PlanResult) {
+    let Some(moved) = result.money_moved else {
+        return;
+    };
+    let _ = writeln!(out, "\nRe-plan: {} of money moved", money(moved));
+    let objective = first_objective(result);
+    let mut rows = Vec::new();
+    for driver in &result.drivers {
+        for (period, name) in driver.periods.iter().zip(&result.periods) {
+            let Some(current) = period.current_units else {
+                continue;
+            };
+            if period.change.abs() <= 1e-9 * current.abs().max(1.0) {
+                continue;
+            }
+            let why: Vec<String> = period
+                .moved_by
+                .iter()
+                .map(|constraint| {
+                    let price = result
+                        .constraints
+                        .iter()
+                        .find(|c| &c.name == constraint)
+                        .and_then(|c| {
+                            let rate = c.shadow_price_up.or(c.shadow_price_down)?;
+                            Some(if is_fraction(c.unit) {
+                                format!(" ({} {objective} per pt)", signed(rate * 0.01))
+                            } else {
+                                format!(" ({} {objective} per 1)", signed(rate))
+                            })
+                        })
+                        .unwrap_or_default();
+                    format!("{constraint}{price}")
+                })
+                .collect();
+            let signed_units = if period.change > 0.0 {
+                format!("+{}", number(period.change))
+            } else {
+                format!("-{}", number(-period.change))
+            };
+            rows.push(vec![
+                format!("  {}", driver.driver_id),
+                name.clone(),
+                format!("{} → {}", number(current), number(period.units)),
+                signed_units,
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!("moved by {}", why.join(", "))
+                },
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        let _ = writeln!(out, "  nothing moves: the plan in force is already optimal");
+        return;
+    }
+    out.push_str(&layout(&rows, 2, &[4]));
 }
 
 /// The total the first objective optimises, in words.

@@ -26,6 +26,17 @@ pub fn sweep_from_pb(
         Ok(pb::SweptBound::BudgetCap) => Some(Sweep::BudgetCap),
         Ok(pb::SweptBound::MinMargin) => Some(Sweep::MinMargin),
         Ok(pb::SweptBound::RevenueTarget) => Some(Sweep::RevenueTarget),
+        Ok(pb::SweptBound::MaxChange) => {
+            if plan.replan.is_none() {
+                violation(
+                    "over",
+                    "MAX_CHANGE sweeps a re-plan's money moved: the plan has no replan".into(),
+                );
+                None
+            } else {
+                Some(Sweep::MaxChange)
+            }
+        }
         Ok(pb::SweptBound::MaxActive) => {
             let index = plan
                 .drivers
@@ -46,7 +57,8 @@ pub fn sweep_from_pb(
         _ => {
             violation(
                 "over",
-                "name the bound to sweep: BUDGET_CAP, MIN_MARGIN, REVENUE_TARGET or MAX_ACTIVE"
+                "name the bound to sweep: BUDGET_CAP, MIN_MARGIN, REVENUE_TARGET, MAX_ACTIVE or \
+                 MAX_CHANGE"
                     .into(),
             );
             None
@@ -86,6 +98,7 @@ pub fn frontier_to_pb(frontier: &Frontier, plan: &model::Plan) -> pb::Frontier {
             Sweep::MinMargin => pb::SweptBound::MinMargin,
             Sweep::RevenueTarget => pb::SweptBound::RevenueTarget,
             Sweep::MaxActive(_) => pb::SweptBound::MaxActive,
+            Sweep::MaxChange => pb::SweptBound::MaxChange,
         } as i32,
         bound_name: frontier.over.name(plan),
         objective: objective_to_pb(frontier.objective) as i32,

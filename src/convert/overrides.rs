@@ -108,6 +108,19 @@ pub fn apply(
         origins.push((format!("requirements.{name}"), format!("{root}.{name}")));
     }
 
+    if let Some(cap) = overrides.max_change {
+        match plan.replan.as_mut() {
+            Some(replan) => {
+                replan.max_change = Some(cap);
+                origins.push(("replan.max_change".into(), format!("{root}.max_change")));
+            }
+            None => violation(
+                format!("{root}.max_change"),
+                "the base plan is not a re-plan (it has no replan): nothing to cap".into(),
+            ),
+        }
+    }
+
     match pb::Objective::try_from(overrides.objective) {
         Ok(pb::Objective::Unspecified) => {}
         Ok(_) => {

@@ -56,9 +56,16 @@ impl TryFrom<pb::Plan> for model::Plan {
 /// Per driver with `K` segments over `T` periods: `K*T` segment variables, `T` integer
 /// unit totals when the driver is integer with `K > 1` (with one segment the segment
 /// variable itself is integer), and `(K-1)*T` binaries when its segment order is
-/// enforced.
+/// enforced; a re-plan adds two (units added and units taken away) per driver and
+/// unlocked period.
 pub fn count_variables(plan: &model::Plan) -> usize {
     let periods = plan.periods.len();
+    let moves = plan.replan.as_ref().map_or(0, |replan| {
+        let unlocked = (0..periods).filter(|&t| !replan.is_locked(t)).count();
+        unlocked
+            .saturating_mul(2)
+            .saturating_mul(plan.drivers.len())
+    });
     plan.drivers
         .iter()
         .enumerate()
@@ -72,7 +79,7 @@ pub fn count_variables(plan: &model::Plan) -> usize {
             };
             (segments + integer + order).saturating_mul(periods)
         })
-        .fold(0, usize::saturating_add)
+        .fold(moves, usize::saturating_add)
 }
 
 fn check_sizes(plan: &pb::Plan, limits: &Limits) -> Result<(), PlanError> {
@@ -259,7 +266,7 @@ fn assemble(plan: &pb::Plan, v: &mut Violations) -> model::Plan {
 
     let periods = periods(plan, v);
     v.names("drivers", "id", plan.drivers.iter().map(|d| d.id.as_str()));
-    let drivers = plan
+    let drivers: Vec<model::Driver> = plan
         .drivers
         .iter()
         .enumerate()
@@ -296,6 +303,11 @@ fn assemble(plan: &pb::Plan, v: &mut Violations) -> model::Plan {
         .map(|(l, link)| self::link(&format!("links[{l}]"), link, &index, v))
         .collect();
 
+    let replan = plan
+        .replan
+        .as_ref()
+        .map(|r| self::replan(r, &index, &periods, &drivers, v));
+
     model::Plan {
         name: plan.name.clone(),
         currency: or_default(&plan.currency, "USD"),
@@ -307,6 +319,7 @@ fn assemble(plan: &pb::Plan, v: &mut Violations) -> model::Plan {
         groups,
         links,
         objective,
+        replan,
     }
 }
 
@@ -835,6 +848,103 @@ fn link(path: &str, l: &pb::Link, index: &DriverIndex, v: &mut Violations) -> mo
         rhs: l.rhs,
         per_period: l.per_period,
         measure,
+    }
+}
+
+/// docs/MODEL.md §6: the plan in force (known drivers, each once, one entry per
+/// period, >= 0, whole for integer drivers), locked periods that exist (each once),
+/// `max_change >= 0` and `max_objective_loss` in [0, 1). A locked value outside the
+/// driver's bounds is no error: the plan is then infeasible, and diagnosed.
+fn replan(
+    r: &pb::Replan,
+    index: &DriverIndex,
+    periods: &[model::Period],
+    drivers: &[model::Driver],
+    v: &mut Violations,
+) -> model::Replan {
+    let mut current = vec![vec![0.0; periods.len()]; drivers.len()];
+    let mut seen: HashMap<usize, usize> = HashMap::new();
+    for (j, entry) in r.current.iter().enumerate() {
+        let path = format!("replan.current[{j}]");
+        let driver = index.resolve(&format!("{path}.driver_id"), &entry.driver_id, v);
+        if let Some(i) = driver {
+            if let Some(first) = seen.insert(i, j) {
+                v.add(
+                    format!("{path}.driver_id"),
+                    format!(
+                        "driver {} is listed twice (also replan.current[{first}])",
+                        quote(&entry.driver_id)
+                    ),
+                );
+            }
+        }
+        let units_path = format!("{path}.units");
+        if entry.units.len() != periods.len() {
+            v.add(
+                &units_path,
+                format!(
+                    "units needs one entry per period ({}), got {}",
+                    periods.len(),
+                    entry.units.len()
+                ),
+            );
+        }
+        for (t, &units) in entry.units.iter().enumerate() {
+            let Some(units) = v.number(
+                format_args!("{units_path}[{t}]"),
+                units,
+                Domain::NonNegative,
+            ) else {
+                continue;
+            };
+            let whole = driver
+                .and_then(|i| drivers.get(i))
+                .is_none_or(|d| !d.integer);
+            if !whole && units.fract() != 0.0 {
+                v.add(
+                    format!("{units_path}[{t}]"),
+                    format!(
+                        "driver {} has whole units; got {}",
+                        quote(&entry.driver_id),
+                        show(units)
+                    ),
+                );
+            }
+            if let Some(slot) = driver
+                .and_then(|i| current.get_mut(i))
+                .and_then(|u| u.get_mut(t))
+            {
+                *slot = units;
+            }
+        }
+    }
+    let mut locked = vec![false; periods.len()];
+    for (k, name) in r.locked_periods.iter().enumerate() {
+        let path = format!("replan.locked_periods[{k}]");
+        match periods.iter().position(|period| &period.name == name) {
+            Some(t) if locked[t] => v.add(path, format!("period {} is locked twice", quote(name))),
+            Some(t) => locked[t] = true,
+            None => v.add(path, format!("no period is named {}", quote(name))),
+        }
+    }
+    v.optional("replan.max_change", r.max_change, Domain::NonNegative);
+    if v.number(
+        "replan.max_objective_loss",
+        r.max_objective_loss,
+        Domain::Fraction,
+    )
+    .is_some_and(|loss| loss >= 1.0)
+    {
+        v.add(
+            "replan.max_objective_loss",
+            "max_objective_loss must be below 1 (1 would give up the whole objective)",
+        );
+    }
+    model::Replan {
+        current,
+        locked,
+        max_change: r.max_change,
+        max_objective_loss: r.max_objective_loss,
     }
 }
 

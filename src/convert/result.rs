@@ -17,6 +17,7 @@ pub fn result_to_pb(report: &PlanReport) -> pb::PlanResult {
         message: report.message.clone(),
         has_solution: report.has_solution,
         relative_gap: report.relative_gap.filter(|gap| gap.is_finite()),
+        money_moved: report.money_moved.map(tidy),
         periods: report.periods.clone(),
         drivers: report
             .drivers
@@ -29,6 +30,7 @@ pub fn result_to_pb(report: &PlanReport) -> pb::PlanResult {
                 spend: tidy(driver.spend),
                 revenue: tidy(driver.revenue),
                 break_even_scale: driver.break_even_scale.map(tidy),
+                money_moved: driver.money_moved.map(tidy),
                 periods: driver
                     .periods
                     .iter()
@@ -41,6 +43,9 @@ pub fn result_to_pb(report: &PlanReport) -> pb::PlanResult {
                         marginal_return: tidy(period.marginal_return),
                         position: position_to_pb(period.position) as i32,
                         active: tidy(period.active),
+                        current_units: period.current.map(tidy),
+                        change: tidy(period.change),
+                        moved_by: period.moved_by.clone(),
                         segment: match period.position {
                             Position::InSegment(k) | Position::AtSegmentEnd(k) => {
                                 saturating_u32(k + 1)

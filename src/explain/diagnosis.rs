@@ -119,8 +119,23 @@ pub fn diagnose(
             relaxation.combined = Some(bound);
         }
     }
+    let mut audit = audit(plan);
+    let locks = plan
+        .replan
+        .as_ref()
+        .is_some_and(|replan| replan.locked.iter().any(|&locked| locked));
+    let named_a_lock = audit
+        .iter()
+        .any(|finding| finding.contains(" is locked at "));
+    if locks && !combined_found && note.is_none() && !named_a_lock {
+        audit.push(
+            "the locked commitments alone make the plan infeasible: no relaxation of the \
+             relaxable constraints meets them (locks are never relaxed)"
+                .into(),
+        );
+    }
     Ok(Diagnosis {
-        audit: audit(plan),
+        audit,
         relaxations,
         combined_exact: exact && combined_found,
         combined_found,
@@ -529,6 +544,22 @@ fn audit(plan: &Plan) -> Vec<String> {
                 "driver minimums alone cost {paid:.2} in {}, above period[{}].budget_cap {cap:.2}",
                 period.name, period.name
             ));
+        }
+    }
+    if let Some(replan) = &plan.replan {
+        // Locked units outside a bound no diagnosis may move (docs/MODEL.md §6).
+        for (i, driver) in plan.drivers.iter().enumerate() {
+            for (t, period) in plan.periods.iter().enumerate() {
+                let locked = replan.current_units(i, t);
+                let cap = driver.max_units.get(t).copied().flatten();
+                if let Some(cap) = cap.filter(|&cap| replan.is_locked(t) && locked > cap) {
+                    findings.push(format!(
+                        "driver[{}] is locked at {locked} units in {}, above its max_units {cap}: \
+                         the locked commitments alone make the plan infeasible",
+                        driver.id, period.name
+                    ));
+                }
+            }
         }
     }
     if let Some(target) = plan.requirements.revenue_target {

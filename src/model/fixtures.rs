@@ -59,6 +59,7 @@ pub(crate) fn plan(periods: &[&str], drivers: Vec<Driver>) -> Plan {
         groups: Vec::new(),
         links: Vec::new(),
         objective: Objective::MaximizeRevenue,
+        replan: None,
     }
 }
 

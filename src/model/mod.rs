@@ -71,6 +71,38 @@ pub struct Plan {
     pub links: Vec<Link>,
     /// What to optimise.
     pub objective: Objective,
+    /// A re-plan of a running plan (docs/MODEL.md §6), if this is one.
+    pub replan: Option<Replan>,
+}
+
+/// A re-plan: the plan in force and how much of it may move (docs/MODEL.md §6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replan {
+    /// Units of the plan in force, per driver (plan order) and period; 0 for
+    /// drivers the plan in force leaves out.
+    pub current: Vec<Vec<f64>>,
+    /// Per period: whether its commitments are final (units equal `current`).
+    pub locked: Vec<bool>,
+    /// Cap on the money moved.
+    pub max_change: Option<f64>,
+    /// Share of the first objective's optimum that may be given up to move less.
+    pub max_objective_loss: f64,
+}
+
+impl Replan {
+    /// Units of driver `i` in period `t` in the plan in force.
+    pub fn current_units(&self, i: usize, t: usize) -> f64 {
+        self.current
+            .get(i)
+            .and_then(|units| units.get(t))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// Whether period `t` is locked.
+    pub fn is_locked(&self, t: usize) -> bool {
+        self.locked.get(t).copied().unwrap_or(false)
+    }
 }
 
 /// The name of the one period a plan without periods has (docs/MODEL.md §1): the

@@ -158,6 +158,8 @@ pub enum ConstraintSource {
     DriverMinActive(usize, usize),
     /// Driver `i`'s maximum active units in period `t`.
     DriverMaxActive(usize, usize),
+    /// `replan.max_change`: the money a re-plan may move (docs/MODEL.md §6).
+    MaxChange,
 }
 
 /// What a constraint's bound counts.
@@ -186,6 +188,7 @@ impl ConstraintSource {
             | Source::GroupMaxSpend(_)
             | Source::MinContribution
             | Source::RevenueTarget
+            | Source::MaxChange
             | Source::Link(..) => BoundUnit::Money,
             Source::DriverMinUnits(..)
             | Source::DriverMaxUnits(..)
@@ -213,7 +216,8 @@ impl ConstraintSource {
             | Source::DriverMinUnits(..)
             | Source::DriverMaxUnits(..)
             | Source::DriverMinActive(..)
-            | Source::DriverMaxActive(..) => Domain::NonNegative,
+            | Source::DriverMaxActive(..)
+            | Source::MaxChange => Domain::NonNegative,
             Source::MinMargin | Source::PeriodMinMargin(_) => Domain::Margin,
             Source::GroupMinShare(_) | Source::GroupMaxShare(_) => Domain::Fraction,
             Source::MinContribution | Source::RevenueTarget | Source::Link(..) => Domain::Any,
@@ -340,10 +344,26 @@ pub struct Program {
     /// The segment-order binaries (docs/MODEL.md §2): each `z` with the segment `y`
     /// it says is full and that segment's width (`y >= width * z`).
     pub segment_order: Vec<SegmentOrder>,
+    /// A re-plan's moves (docs/MODEL.md §6), when the plan is one.
+    pub replan: Option<Arc<ReplanTerms>>,
     /// The solver engine for this program and every variant derived from it
     /// (moved bounds, fixed integers), so explanations re-solve with the engine
     /// that found the plan.
     pub backend: Backend,
+}
+
+/// What a re-plan adds to the program (docs/MODEL.md §6): per unlocked
+/// driver-period the units added `p` and taken away `m` (`u - current = p - m`),
+/// and the money they move.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplanTerms {
+    /// `(p, m)` per driver and period; `None` in a locked period.
+    pub moves: Vec<Vec<Option<(VarId, VarId)>>>,
+    /// Money moved per driver: `unit_cost * (p + m)` over its unlocked periods.
+    pub by_driver: Vec<LinExpr>,
+    /// Money moved in all (`Change`): the lexicographic level a re-plan minimises
+    /// second.
+    pub change: LinExpr,
 }
 
 impl Program {
@@ -596,7 +616,21 @@ impl<'a> Builder<'a> {
             contribution: LinExpr::sum_exprs(period_levels.iter().map(|l| &l.contribution)),
         };
 
+        let replan = plan
+            .replan
+            .as_ref()
+            .map(|replan| self.add_replan(replan, &units));
         self.add_plan_constraints(&units, &spend, &period_levels, &levels);
+        if let (Some(terms), Some(cap)) = (&replan, plan.replan.as_ref().and_then(|r| r.max_change))
+        {
+            self.add_named(
+                "replan.max_change".into(),
+                ConstraintSource::MaxChange,
+                Sense::LessEqual,
+                cap,
+                Measure::Linear(terms.change.clone()),
+            );
+        }
 
         Program {
             vars: self.vars,
@@ -609,7 +643,51 @@ impl<'a> Builder<'a> {
             period_levels: Arc::new(period_levels),
             levels: Arc::new(levels),
             segment_order: self.segment_order,
+            replan: replan.map(Arc::new),
             backend: Backend::default(),
+        }
+    }
+
+    /// A re-plan's rows (docs/MODEL.md §6): a locked period's units equal the plan
+    /// in force; an unlocked one's differ from it by `p - m`, with `p, m >= 0`, and
+    /// move `unit_cost * (p + m)` of money.
+    fn add_replan(&mut self, replan: &crate::model::Replan, units: &[Vec<LinExpr>]) -> ReplanTerms {
+        let plan = self.plan;
+        let mut moves = Vec::with_capacity(plan.drivers.len());
+        let mut by_driver = Vec::with_capacity(plan.drivers.len());
+        for (i, driver) in plan.drivers.iter().enumerate() {
+            let mut driver_moves = Vec::with_capacity(self.periods);
+            let mut moved = LinExpr::default();
+            for t in 0..self.periods {
+                let committed = units
+                    .get(i)
+                    .and_then(|u| u.get(t))
+                    .cloned()
+                    .unwrap_or_default();
+                let current = replan.current_units(i, t);
+                if replan.is_locked(t) {
+                    self.add_row(committed, Sense::Equal, current);
+                    driver_moves.push(None);
+                    continue;
+                }
+                let added = self.add_var(0.0, f64::INFINITY, false);
+                let taken = self.add_var(0.0, f64::INFINITY, false);
+                let mut difference = committed;
+                difference.add(added, -1.0);
+                difference.add(taken, 1.0);
+                self.add_row(difference, Sense::Equal, current);
+                moved.add(added, driver.unit_cost);
+                moved.add(taken, driver.unit_cost);
+                driver_moves.push(Some((added, taken)));
+            }
+            moves.push(driver_moves);
+            by_driver.push(moved.normalized());
+        }
+        let change = LinExpr::sum_exprs(by_driver.iter());
+        ReplanTerms {
+            moves,
+            by_driver,
+            change,
         }
     }
 

@@ -28,6 +28,9 @@ pub enum Sweep {
     RevenueTarget,
     /// `drivers[i].max_active`, the same cap in every period (docs/MODEL.md §5).
     MaxActive(usize),
+    /// `replan.max_change` of a re-plan (docs/MODEL.md §6): the revenue-versus-
+    /// disruption curve.
+    MaxChange,
 }
 
 impl Sweep {
@@ -38,6 +41,7 @@ impl Sweep {
             Sweep::BudgetCap => "budget_cap".into(),
             Sweep::MinMargin => "requirements.min_margin".into(),
             Sweep::RevenueTarget => "requirements.revenue_target".into(),
+            Sweep::MaxChange => "replan.max_change".into(),
             Sweep::MaxActive(i) => {
                 let id = plan.drivers.get(i).map_or("", |driver| driver.id.as_str());
                 format!("driver[{id}].max_active")
@@ -52,6 +56,7 @@ impl Sweep {
             Sweep::BudgetCap => Some(ConstraintSource::BudgetCap),
             Sweep::MinMargin => Some(ConstraintSource::MinMargin),
             Sweep::RevenueTarget => Some(ConstraintSource::RevenueTarget),
+            Sweep::MaxChange => Some(ConstraintSource::MaxChange),
             Sweep::MaxActive(_) => None,
         }
     }
@@ -59,7 +64,7 @@ impl Sweep {
     /// The values the bound may take.
     pub fn domain(self) -> Domain {
         match self {
-            Sweep::BudgetCap | Sweep::MaxActive(_) => Domain::NonNegative,
+            Sweep::BudgetCap | Sweep::MaxActive(_) | Sweep::MaxChange => Domain::NonNegative,
             Sweep::MinMargin => Domain::Margin,
             Sweep::RevenueTarget => Domain::Any,
         }
@@ -72,6 +77,11 @@ impl Sweep {
             Sweep::BudgetCap => plan.budget_cap = Some(value),
             Sweep::MinMargin => plan.requirements.min_margin = Some(value),
             Sweep::RevenueTarget => plan.requirements.revenue_target = Some(value),
+            Sweep::MaxChange => {
+                if let Some(replan) = plan.replan.as_mut() {
+                    replan.max_change = Some(value);
+                }
+            }
             Sweep::MaxActive(i) => {
                 if let Some(driver) = plan.drivers.get_mut(i) {
                     driver.max_active.fill(Some(value));
@@ -88,7 +98,10 @@ impl Sweep {
 
     /// Whether raising the bound makes a plan easier to satisfy.
     fn loosens_upwards(self) -> bool {
-        matches!(self, Sweep::BudgetCap | Sweep::MaxActive(_))
+        matches!(
+            self,
+            Sweep::BudgetCap | Sweep::MaxActive(_) | Sweep::MaxChange
+        )
     }
 }
 

@@ -190,16 +190,24 @@ pub fn build_program(plan: &Plan, choice: SolverChoice) -> Result<Program, Solve
     Ok(program)
 }
 
-/// The three stages of an objective, in order.
-fn stages(objective: Objective, program: &Program) -> [(Direction, &LinExpr, &'static str); 3] {
+/// The stages of an objective, in order: its three totals, with a re-plan's
+/// money moved minimised second (docs/MODEL.md §6).
+fn stages(objective: Objective, program: &Program) -> Vec<(Direction, &LinExpr, &'static str)> {
     let levels = &program.levels;
     let revenue = (Direction::Maximise, &levels.revenue, "revenue");
     let spend = (Direction::Minimise, &levels.spend, "spend");
     let contribution = (Direction::Maximise, &levels.contribution, "contribution");
-    match objective {
+    let [first, second, third] = match objective {
         Objective::MaximizeRevenue => [revenue, spend, contribution],
         Objective::MaximizeContribution => [contribution, revenue, spend],
         Objective::MinimizeSpend => [spend, revenue, contribution],
+    };
+    match &program.replan {
+        Some(replan) => {
+            let moved = (Direction::Minimise, &replan.change, "money moved");
+            vec![first, moved, second, third]
+        }
+        None => vec![first, second, third],
     }
 }
 
@@ -219,8 +227,12 @@ pub enum Optimum {
 /// The first total of `objective` on `program`: whether it is maximised, and its
 /// expression.
 pub fn first_objective(objective: Objective, program: &Program) -> (bool, &LinExpr) {
-    let [(direction, expr, _), ..] = stages(objective, program);
-    (direction == Direction::Maximise, expr)
+    let levels = &program.levels;
+    match objective {
+        Objective::MaximizeRevenue => (true, &levels.revenue),
+        Objective::MaximizeContribution => (true, &levels.contribution),
+        Objective::MinimizeSpend => (false, &levels.spend),
+    }
 }
 
 /// Optimises only the first objective of `objective` on `program` (no tie-breaks):
@@ -337,7 +349,13 @@ fn solve_stages(
         .drivers
         .windows(2)
         .all(|pair| pair[0].gross_margin == pair[1].gross_margin);
-    let stage_count: u32 = if uniform_margin { 2 } else { 3 };
+    let totals: u32 = if uniform_margin { 2 } else { 3 };
+    let stage_count = totals + u32::from(program.replan.is_some());
+    // A re-plan may give up this share of the first level's optimum to move less.
+    let first_loss = plan
+        .replan
+        .as_ref()
+        .map_or(0.0, |replan| replan.max_objective_loss);
 
     let mut levels = if program.is_mixed_integer() {
         Levels::holding(program, &[])
@@ -550,7 +568,14 @@ fn solve_stages(
                 );
             }
         }
-        let hold = Hold::at(objective, direction, &values);
+        let mut hold = Hold::at(objective, direction, &values);
+        if solved_stages == 0 && first_loss > 0.0 {
+            // The next level may leave the first level's optimal face by up to
+            // the loss allowed: it is held by a row from here on.
+            hold = hold.allowing(first_loss);
+            to_rows = true;
+            unique = false;
+        }
         tracing::debug!(stage = label, optimum = hold.optimum, "level optimum");
         solved.push(hold);
         match &mut levels {
@@ -668,6 +693,9 @@ struct Hold<'a> {
     direction: Direction,
     optimum: f64,
     tolerance: f64,
+    /// What later levels may give up of it, relative to max(1, |optimum|):
+    /// [`LEVEL_ALLOWANCE`], or a re-plan's `max_objective_loss` on the first.
+    allowance: f64,
 }
 
 impl<'a> Hold<'a> {
@@ -678,13 +706,24 @@ impl<'a> Hold<'a> {
             direction,
             optimum: objective.eval(values),
             tolerance: HOLD_TOLERANCES[0],
+            allowance: LEVEL_ALLOWANCE,
         }
     }
 
-    /// Whether `values` keep the objective within the allowance docs/MODEL.md §2
-    /// gives later levels (1e-9 of max(1, |optimum|)).
+    /// The same hold, letting later levels give up `share` of max(1, |optimum|)
+    /// (docs/MODEL.md §6, `max_objective_loss`).
+    fn allowing(self, share: f64) -> Self {
+        Hold {
+            tolerance: self.tolerance.max(share),
+            allowance: self.allowance.max(share),
+            ..self
+        }
+    }
+
+    /// Whether `values` keep the objective within the allowance later levels
+    /// have (docs/MODEL.md §2: 1e-9 of max(1, |optimum|); §6 a re-plan's loss).
     fn kept_by(&self, values: &[f64]) -> bool {
-        self.shortfall(values) <= LEVEL_ALLOWANCE * self.optimum.abs().max(1.0)
+        self.shortfall(values) <= self.allowance * self.optimum.abs().max(1.0)
     }
 
     /// How far `values` leave the objective short of its optimum (negative:

@@ -27,7 +27,8 @@ pub fn domain(source: ConstraintSource) -> (f64, f64) {
         | S::DriverMinUnits(..)
         | S::DriverMaxUnits(..)
         | S::DriverMinActive(..)
-        | S::DriverMaxActive(..) => (0.0, 1e15),
+        | S::DriverMaxActive(..)
+        | S::MaxChange => (0.0, 1e15),
         // Margins must stay below 1.
         S::MinMargin | S::PeriodMinMargin(_) => (-1.0, 1.0 - 1e-6),
         S::GroupMinShare(_) | S::GroupMaxShare(_) => (0.0, 1.0),
@@ -65,6 +66,7 @@ pub fn with_bound(plan: &Plan, source: ConstraintSource, bound: f64) -> Option<P
         S::DriverMaxUnits(i, t) => plan.drivers[i].max_units[t] = Some(bound),
         S::DriverMinActive(i, t) => plan.drivers[i].min_active[t] = bound,
         S::DriverMaxActive(i, t) => plan.drivers[i].max_active[t] = Some(bound),
+        S::MaxChange => plan.replan.as_mut()?.max_change = Some(bound),
     }
     let ordered = |min: Option<f64>, max: Option<f64>| match (min, max) {
         (Some(min), Some(max)) => min <= max,

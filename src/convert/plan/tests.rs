@@ -455,6 +455,7 @@ fn defaults_are_resolved() {
             groups: vec![],
             links: vec![],
             objective: model::Objective::MaximizeRevenue,
+            replan: None,
         }
     );
 }
