@@ -1118,3 +1118,97 @@ fn a_horizon_link_in_seat_counts_unit_periods() {
     assert_close(report.drivers[0].periods[2].units, 4.0);
     assert_close(report.constraint("link[ae_quarters]").value, 4.0);
 }
+
+// ---------------------------------------------------------------------------------
+// Re-plans (docs/MODEL.md §6).
+
+/// `ae` (30 a unit) and `sdr` (12) at unit cost 10, at most 4 a quarter, budget 100,
+/// re-planned from a plan in force that hires 2 AEs in each quarter and 2 SDRs in
+/// Q1 and Q2 (spend 100, revenue 180 + 48 = 228).
+fn replan_plan() -> Plan {
+    let mut plan = in_seat_plan();
+    for driver in &mut plan.drivers {
+        driver.max_units = vec![Some(4.0); 3];
+    }
+    plan.replan = Some(crate::model::Replan {
+        current: vec![vec![2.0, 2.0, 2.0], vec![2.0, 2.0, 0.0]],
+        locked: vec![false; 3],
+        max_change: None,
+        max_objective_loss: 0.0,
+    });
+    plan
+}
+
+fn moved(report: &PlanReport) -> f64 {
+    report
+        .money_moved
+        .expect("a re-plan reports the money moved")
+}
+
+#[test]
+fn a_replan_is_optimal_first_and_moves_least_second() {
+    // The optimum spends all 100 on AEs (revenue 300). From the plan in force that
+    // means 4 SDRs out (40 of money) and 4 AEs in (40): 80 moved, and no optimal
+    // plan moves less (every SDR unit must go, every AE unit must come).
+    let report = solved(&replan_plan());
+    assert_close(report.totals.revenue, 300.0);
+    assert_close(moved(&report), 80.0);
+    assert_close(report.drivers[1].units, 0.0);
+    assert_close(report.drivers[0].money_moved.expect("per driver"), 40.0);
+    let ae = &report.drivers[0];
+    let changes: f64 = ae.periods.iter().map(|p| p.change).sum();
+    assert_close(changes, 4.0);
+}
+
+#[test]
+fn an_allowed_loss_buys_a_smaller_move() {
+    // With up to 10 % of 300 given up (revenue >= 270), each SDR swapped for an AE
+    // moves 20 and earns 18: 42 more than today's 228 needs 7/3 swaps, 140/3 moved.
+    let mut plan = replan_plan();
+    if let Some(replan) = plan.replan.as_mut() {
+        replan.max_objective_loss = 0.1;
+    }
+    let report = solved(&plan);
+    assert_close(report.totals.revenue, 270.0);
+    assert_close(moved(&report), 140.0 / 3.0);
+}
+
+#[test]
+fn a_cap_on_the_money_moved_binds() {
+    // 40 of money allows 2 swaps: revenue 228 + 36 = 264.
+    let mut plan = replan_plan();
+    if let Some(replan) = plan.replan.as_mut() {
+        replan.max_change = Some(40.0);
+    }
+    let report = solved(&plan);
+    assert_close(report.totals.revenue, 264.0);
+    assert_close(moved(&report), 40.0);
+    assert!(report.constraint("replan.max_change").binding);
+}
+
+#[test]
+fn a_locked_period_keeps_the_plan_in_force() {
+    // In force: AEs 4, 4, 2; Q1 locked; the budget cut to 80 buys 8 AEs: Q1 keeps
+    // its 4, so Q2 and Q3 hold 4 instead of 6: 2 units (20 of money) taken away.
+    let mut plan = replan_plan();
+    plan.budget_cap = Some(80.0);
+    if let Some(replan) = plan.replan.as_mut() {
+        replan.current = vec![vec![4.0, 4.0, 2.0], vec![0.0; 3]];
+        replan.locked = vec![true, false, false];
+    }
+    let report = solved(&plan);
+    assert_close(report.totals.revenue, 240.0);
+    assert_close(report.drivers[0].periods[0].units, 4.0);
+    assert_close(moved(&report), 20.0);
+}
+
+#[test]
+fn a_lock_past_a_cap_is_infeasible() {
+    let mut plan = replan_plan();
+    if let Some(replan) = plan.replan.as_mut() {
+        replan.current[0][0] = 5.0;
+        replan.locked = vec![true, false, false];
+    }
+    let report = solve(&plan, &SolveOptions::default()).expect("solve");
+    assert_eq!(report.status, Status::Infeasible, "{}", report.message);
+}

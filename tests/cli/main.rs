@@ -312,6 +312,7 @@ mod explanations;
 mod frontier;
 mod help;
 mod in_seat;
+mod replan;
 mod server;
 mod statuses;
 mod table;

@@ -309,4 +309,5 @@ mod explanations;
 mod frontier;
 mod in_seat;
 mod optimize;
+mod replan;
 mod scenarios;

@@ -184,6 +184,34 @@ refuses! {
             ..Default::default()
         }];
     } => ["links[0].measure"];
+    // docs/MODEL.md §6: known drivers each once, one entry per period (>= 0, whole
+    // for integer drivers), locked periods that exist, max_change >= 0,
+    // max_objective_loss in [0, 1).
+    replan_fields_checked: |p| {
+        p.periods = vec![period("q1"), period("q2")];
+        p.drivers.push(pb::Driver { integer: true, ..driver("b") });
+        p.replan = Some(pb::Replan {
+            current: vec![
+                pb::DriverAllocation { driver_id: "a".into(), units: vec![1.0, -1.0] },
+                pb::DriverAllocation { driver_id: "nobody".into(), units: vec![1.0, 1.0] },
+                pb::DriverAllocation { driver_id: "b".into(), units: vec![1.5] },
+                pb::DriverAllocation { driver_id: "a".into(), units: vec![0.0, 0.0] },
+            ],
+            locked_periods: vec!["q1".into(), "q9".into(), "q1".into()],
+            max_change: Some(-1.0),
+            max_objective_loss: 1.0,
+        });
+    } => [
+        "replan.current[0].units[1]",
+        "replan.current[1].driver_id",
+        "replan.current[2].units",
+        "replan.current[2].units[0]",
+        "replan.current[3].driver_id",
+        "replan.locked_periods[1]",
+        "replan.locked_periods[2]",
+        "replan.max_change",
+        "replan.max_objective_loss",
+    ];
     seasonality_one_entry_per_period: |p| { p.drivers[0].seasonality = vec![1.0, 1.0]; }
         => ["drivers[0].seasonality"];
     seasonality_non_negative: |p| { p.drivers[0].seasonality = vec![-0.5]; }
