@@ -171,6 +171,16 @@ fn render(evaluation: &pb::Evaluation) -> String {
             format!("{:.1} %", best.margin * 100.0),
             String::new(),
         ]);
+        // A re-plan: the money each moves from the plan in force.
+        let moved = |result: Option<&pb::PlanResult>| result.and_then(|r| r.money_moved);
+        if let (Some(a), Some(b)) = (moved(evaluation.given.as_ref()), moved(optimum)) {
+            rows.push(vec![
+                "money moved".into(),
+                table::money(a),
+                table::money(b),
+                table::money(b - a),
+            ]);
+        }
     } else if let Some(given) = given.and_then(|given| given.totals.as_ref()) {
         rows.push(vec![
             "revenue".into(),
