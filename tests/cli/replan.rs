@@ -79,21 +79,30 @@ fn replan_from_a_csv_with_a_cap_on_the_money_moved() {
         "current.csv",
         "driver_id,Q1,Q2,Q3\nae,2,2,2\nsdr,2,2,0\n",
     );
-    let output = run(&[
-        "solve",
-        path_str(&plain_plan(&dir, 100.0)),
-        "--current",
-        path_str(&current),
-        "--max-change",
-        "20",
-        "--format",
-        "json",
-    ]);
-    assert_code(&output, 0);
-    let result = json_stdout(&output);
-    assert_near(&result, "/totals/revenue", 246.0);
-    let cap = constraint(&result, "replan.max_change");
-    assert_near(cap, "/shadowPriceUp", 0.9);
+    let plan = plain_plan(&dir, 100.0);
+    let mut engines = vec!["microlp"];
+    if cfg!(feature = "highs") {
+        engines.push("highs");
+    }
+    for engine in engines {
+        let output = run(&[
+            "solve",
+            path_str(&plan),
+            "--current",
+            path_str(&current),
+            "--max-change",
+            "20",
+            "--format",
+            "json",
+            "--solver",
+            engine,
+        ]);
+        assert_code(&output, 0);
+        let result = json_stdout(&output);
+        assert_near(&result, "/totals/revenue", 246.0);
+        let cap = constraint(&result, "replan.max_change");
+        assert_near(cap, "/shadowPriceUp", 0.9);
+    }
 }
 
 #[test]
