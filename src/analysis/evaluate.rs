@@ -136,11 +136,7 @@ fn values_for(
     let mut violations = Vec::new();
     for (i, driver) in plan.drivers.iter().enumerate() {
         for (t, period) in plan.periods.iter().enumerate() {
-            let units = allocation
-                .get(i)
-                .and_then(|u| u.get(t))
-                .copied()
-                .unwrap_or(0.0);
+            let units = units_at(allocation, i, t);
             let mut left = units;
             for (k, segment) in driver.response.iter().enumerate() {
                 let Some(&var) = program
@@ -177,11 +173,7 @@ fn values_for(
         // plan in force (docs/MODEL.md §6).
         for (i, driver) in plan.drivers.iter().enumerate() {
             for (t, period) in plan.periods.iter().enumerate() {
-                let units = allocation
-                    .get(i)
-                    .and_then(|u| u.get(t))
-                    .copied()
-                    .unwrap_or(0.0);
+                let units = units_at(allocation, i, t);
                 let current = replan.current_units(i, t);
                 match terms
                     .moves
@@ -206,6 +198,15 @@ fn values_for(
         }
     }
     (values, violations)
+}
+
+/// Units of driver `i` in period `t` of `allocation` (0 where it lists none).
+fn units_at(allocation: &Allocation, i: usize, t: usize) -> f64 {
+    allocation
+        .get(i)
+        .and_then(|units| units.get(t))
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// Sets whole-unit counts (`u = n`) and segment-order binaries (`z = 1` when the

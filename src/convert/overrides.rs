@@ -161,49 +161,33 @@ pub fn apply(
         driver.unit_cost = Some(driver.unit_cost.unwrap_or(1.0) * factor);
         origins.push((format!("drivers[{d}].unit_cost"), path));
     }
-    for (id, &units) in &overrides.min_units {
-        let path = format!("{root}.min_units[{id}]");
-        let Some(d) = index.find(id, &path, &mut violation) else {
-            continue;
-        };
-        let driver = &mut plan.drivers[d];
-        driver.min_units = Some(units);
-        driver.min_units_by_period.clear();
-        origins.push((format!("drivers[{d}].min_units"), path.clone()));
-        origins.push((format!("drivers[{d}].min_units_by_period"), path));
-    }
-    for (id, &units) in &overrides.max_units {
-        let path = format!("{root}.max_units[{id}]");
-        let Some(d) = index.find(id, &path, &mut violation) else {
-            continue;
-        };
-        let driver = &mut plan.drivers[d];
-        driver.max_units = Some(units);
-        driver.max_units_by_period.clear();
-        origins.push((format!("drivers[{d}].max_units"), path.clone()));
-        origins.push((format!("drivers[{d}].max_units_by_period"), path));
-    }
-    for (id, &units) in &overrides.min_active {
-        let path = format!("{root}.min_active[{id}]");
-        let Some(d) = index.find(id, &path, &mut violation) else {
-            continue;
-        };
-        let driver = &mut plan.drivers[d];
-        driver.min_active = Some(units);
-        driver.min_active_by_period.clear();
-        origins.push((format!("drivers[{d}].min_active"), path.clone()));
-        origins.push((format!("drivers[{d}].min_active_by_period"), path));
-    }
-    for (id, &units) in &overrides.max_active {
-        let path = format!("{root}.max_active[{id}]");
-        let Some(d) = index.find(id, &path, &mut violation) else {
-            continue;
-        };
-        let driver = &mut plan.drivers[d];
-        driver.max_active = Some(units);
-        driver.max_active_by_period.clear();
-        origins.push((format!("drivers[{d}].max_active"), path.clone()));
-        origins.push((format!("drivers[{d}].max_active_by_period"), path));
+    // Per-driver bounds: each replaces the scalar and the by-period list.
+    let bounds: [(&str, &BTreeMap<String, f64>, BoundFields); 4] = [
+        ("min_units", &overrides.min_units, |d| {
+            (&mut d.min_units, &mut d.min_units_by_period)
+        }),
+        ("max_units", &overrides.max_units, |d| {
+            (&mut d.max_units, &mut d.max_units_by_period)
+        }),
+        ("min_active", &overrides.min_active, |d| {
+            (&mut d.min_active, &mut d.min_active_by_period)
+        }),
+        ("max_active", &overrides.max_active, |d| {
+            (&mut d.max_active, &mut d.max_active_by_period)
+        }),
+    ];
+    for (field, values, fields) in bounds {
+        for (id, &value) in values {
+            let path = format!("{root}.{field}[{id}]");
+            let Some(d) = index.find(id, &path, &mut violation) else {
+                continue;
+            };
+            let (scalar, by_period) = fields(&mut plan.drivers[d]);
+            *scalar = Some(value);
+            by_period.clear();
+            origins.push((format!("drivers[{d}].{field}"), path.clone()));
+            origins.push((format!("drivers[{d}].{field}_by_period"), path));
+        }
     }
     for (j, id) in overrides.excluded_drivers.iter().enumerate() {
         let path = format!("{root}.excluded_drivers[{j}]");
@@ -236,6 +220,9 @@ pub fn apply(
         Err(violations)
     }
 }
+
+/// A driver's scalar bound and its by-period list, for one kind of bound.
+type BoundFields = fn(&mut pb::Driver) -> (&mut Option<f64>, &mut Vec<f64>);
 
 /// A scale factor keeps a curve a curve: finite and not negative.
 fn valid_factor(factor: f64) -> bool {

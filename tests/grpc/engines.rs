@@ -2,13 +2,6 @@
 
 use super::*;
 
-fn on(solver: pb::Solver) -> pb::SolveOptions {
-    pb::SolveOptions {
-        solver: solver as i32,
-        ..Default::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_info_names_the_engines_and_limits() {
     let config = ServerConfig {

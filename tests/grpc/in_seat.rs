@@ -4,29 +4,6 @@
 
 use super::*;
 
-/// A plan of `tests/plans/`, read as plan files are.
-fn plan_file(name: &str) -> pb::Plan {
-    let path = format!("{}/tests/plans/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    tradeoff::convert::parse_plan_json(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Every engine compiled in.
-fn engines() -> Vec<pb::Solver> {
-    let mut engines = vec![pb::Solver::Microlp];
-    if cfg!(feature = "highs") {
-        engines.push(pb::Solver::Highs);
-    }
-    engines
-}
-
-fn on(solver: pb::Solver) -> pb::SolveOptions {
-    pb::SolveOptions {
-        solver: solver as i32,
-        ..Default::default()
-    }
-}
-
 fn active(result: &pb::PlanResult, id: &str) -> Vec<f64> {
     driver(result, id)
         .periods

@@ -298,6 +298,30 @@ fn assert_prices(result: &pb::PlanResult, name: &str, up: f64, down: f64) {
     );
 }
 
+/// A hand-computed plan of `tests/plans/`, read as plan files are.
+fn plan_file(name: &str) -> pb::Plan {
+    let path = format!("{}/tests/plans/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    tradeoff::convert::parse_plan_json(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every engine compiled in.
+fn engines() -> Vec<pb::Solver> {
+    let mut engines = vec![pb::Solver::Microlp];
+    if cfg!(feature = "highs") {
+        engines.push(pb::Solver::Highs);
+    }
+    engines
+}
+
+/// Options that run `solver`.
+fn on(solver: pb::Solver) -> pb::SolveOptions {
+    pb::SolveOptions {
+        solver: solver as i32,
+        ..Default::default()
+    }
+}
+
 /// The benches' synthetic plans (`benches/common`), for tests that need a plan of
 /// a given size.
 #[path = "../../benches/common/mod.rs"]

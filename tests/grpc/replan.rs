@@ -6,24 +6,7 @@
 use super::*;
 
 fn replan_plan() -> pb::Plan {
-    let path = format!("{}/tests/plans/replan.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    tradeoff::convert::parse_plan_json(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn engines() -> Vec<pb::Solver> {
-    let mut engines = vec![pb::Solver::Microlp];
-    if cfg!(feature = "highs") {
-        engines.push(pb::Solver::Highs);
-    }
-    engines
-}
-
-fn on(solver: pb::Solver) -> pb::SolveOptions {
-    pb::SolveOptions {
-        solver: solver as i32,
-        ..Default::default()
-    }
+    plan_file("replan.json")
 }
 
 fn replan(plan: &mut pb::Plan) -> &mut pb::Replan {
