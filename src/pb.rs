@@ -15,10 +15,11 @@ pub use generated::{
     Diagnosis, Driver, DriverAllocation, DriverGap, DriverPeriodResult, DriverResult, DriverUnits,
     EvaluateRequest, EvaluateResponse, Evaluation, Frontier, FrontierPoint, FrontierRequest,
     FrontierResponse, GetServerInfoRequest, GetServerInfoResponse, Group, Link, LinkMeasure,
-    LinkTerm, Objective, OptimizeRequest, OptimizeResponse, Period, Plan, PlanResult, Position,
-    Relaxation, Replan, Requirements, RuleViolation, RunScenariosRequest, Scenario, ScenarioError,
-    ScenarioFieldViolation, ScenarioOverrides, ScenarioResult, Segment, Sense, SolveOptions,
-    SolveStatus, Solver, SolverInfo, SweptBound, Totals,
+    LinkTerm, Objective, OptimizeRequest, OptimizeResponse, Outcome, Period, Plan, PlanResult,
+    Position, Relaxation, Replan, Requirements, RevenueDistribution, RevenueRange, RuleViolation,
+    RunScenariosRequest, Scenario, ScenarioError, ScenarioFieldViolation, ScenarioOverrides,
+    ScenarioResult, Segment, Sense, SolveOptions, SolveStatus, Solver, SolverInfo, SweptBound,
+    Totals, Uncertainty,
 };
 
 /// Encoded `FileDescriptorSet` of the API (with imports), served by gRPC reflection.

@@ -292,6 +292,7 @@ fn build_plan(
         links: Vec::new(),
         objective,
         replan: None,
+        uncertainty: None,
     };
     if let Some((mask, (min_spend, max_spend, min_share, max_share))) = group {
         let mut members: Vec<usize> = (0..count).filter(|&i| mask[i]).collect();
@@ -471,6 +472,7 @@ fn one_driver_plan(
         links: Vec::new(),
         objective: Objective::MaximizeRevenue,
         replan: None,
+        uncertainty: None,
     }
 }
 
@@ -642,6 +644,7 @@ fn budget_without_a_price() -> Plan {
         links: Vec::new(),
         objective: Objective::MaximizeRevenue,
         replan: None,
+        uncertainty: None,
     }
 }
 
@@ -751,6 +754,7 @@ fn a_minimum_before_a_small_kink() -> Plan {
         links: Vec::new(),
         objective: Objective::MaximizeRevenue,
         replan: None,
+        uncertainty: None,
     }
 }
 
@@ -870,6 +874,7 @@ fn a_budget_just_short_of_a_small_kink() -> Plan {
         links: Vec::new(),
         objective: Objective::MaximizeRevenue,
         replan: None,
+        uncertainty: None,
     }
 }
 

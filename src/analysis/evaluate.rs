@@ -197,6 +197,9 @@ fn values_for(
             }
         }
     }
+    if let Some(uncertainty) = &plan.uncertainty {
+        program.settle_tail(uncertainty, &mut values);
+    }
     (values, violations)
 }
 

@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use crate::explain::{Diagnosis, ShadowPrice};
-use crate::model::{marginal_return, position, Objective, Plan, Position, Sense};
+use crate::model::{
+    distribution, marginal_return, position, Distribution, Objective, OutcomeTotals, Plan,
+    Position, Sense,
+};
 use crate::program::{ratio, BoundUnit, Levels, Measure, Program};
 use crate::solve::{ProgramSolution, Status};
 
@@ -45,6 +48,8 @@ pub struct PlanReport {
     pub diagnosis: Option<Diagnosis>,
     /// For a re-plan: the money moved in all (docs/MODEL.md §6, `Change`).
     pub money_moved: Option<f64>,
+    /// For a plan with uncertainty: revenue over its outcomes (docs/MODEL.md §7).
+    pub distribution: Option<Distribution>,
 }
 
 /// One driver's allocation.
@@ -211,6 +216,7 @@ impl PlanReport {
             prices_with_integers_fixed: false,
             diagnosis: None,
             money_moved: None,
+            distribution: None,
             solver: SolverStats {
                 name: program.backend.name(),
                 elapsed,
@@ -279,6 +285,7 @@ impl PlanReport {
             .map(|replan| replan.change.eval(values));
         let fixed_costs = plan.periods.iter().map(|period| period.fixed_costs).sum();
         report.totals = totals("", &program.levels, fixed_costs, values);
+        report.distribution = outcome_distribution(plan, program, values, &report.totals);
         report.constraints = program
             .named
             .iter()
@@ -325,6 +332,45 @@ impl PlanReport {
         }
         report
     }
+}
+
+/// Revenue over the outcomes of a plan with uncertainty (docs/MODEL.md §7), for
+/// the plan at `values`: each outcome's revenue and contribution from the
+/// drivers' revenue at the plan's own rates times the outcome's factors.
+fn outcome_distribution(
+    plan: &Plan,
+    program: &Program,
+    values: &[f64],
+    totals: &Totals,
+) -> Option<Distribution> {
+    let (uncertainty, terms) = plan.uncertainty.as_ref().zip(program.outcomes.as_ref())?;
+    let revenue: Vec<f64> = terms.by_driver.iter().map(|r| r.eval(values)).collect();
+    let baseline_profit = plan.baseline_gross_margin * terms.baseline;
+    let costs = totals.spend + totals.fixed_costs;
+    let outcomes = uncertainty
+        .outcomes
+        .iter()
+        .map(|outcome| {
+            let (mut revenue_s, mut profit_s) = (terms.baseline, baseline_profit);
+            for ((r, factor), driver) in revenue.iter().zip(&outcome.factors).zip(&plan.drivers) {
+                revenue_s += factor * r;
+                profit_s += driver.gross_margin * factor * r;
+            }
+            OutcomeTotals {
+                weight: outcome.weight,
+                revenue: revenue_s,
+                contribution: profit_s - costs,
+            }
+        })
+        .collect();
+    let floors = plan.requirements;
+    Some(distribution(
+        outcomes,
+        floors.revenue_target,
+        floors.min_margin,
+        floors.min_contribution,
+        uncertainty.confidence,
+    ))
 }
 
 fn totals(period: &str, levels: &Levels, fixed_costs: f64, values: &[f64]) -> Totals {

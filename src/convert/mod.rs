@@ -19,7 +19,7 @@ pub use allocation::{allocation_from_pb, evaluation_to_pb};
 pub use frontier::{frontier_to_pb, sweep_from_pb};
 pub use json::{parse_allocation_json, parse_plan_json, parse_scenario_json, JsonError};
 pub use options::{missing, solve_options_from_pb};
-pub use plan::{count_variables, plan_from_pb};
+pub use plan::{count_variables, plan_from_pb, DEFAULT_SAMPLE_COUNT, MAX_OUTCOMES};
 pub use result::{
     driver_units_to_pb, objective_to_pb, result_to_pb, sense_to_pb, status_to_pb, tidy,
     totals_to_pb,

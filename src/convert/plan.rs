@@ -57,7 +57,7 @@ impl TryFrom<pb::Plan> for model::Plan {
 /// unit totals when the driver is integer with `K > 1` (with one segment the segment
 /// variable itself is integer), and `(K-1)*T` binaries when its segment order is
 /// enforced; a re-plan adds two (units added and units taken away) per driver and
-/// unlocked period.
+/// unlocked period, a confidence one per driver and outcome and one more.
 pub fn count_variables(plan: &model::Plan) -> usize {
     let periods = plan.periods.len();
     let moves = plan.replan.as_ref().map_or(0, |replan| {
@@ -66,6 +66,14 @@ pub fn count_variables(plan: &model::Plan) -> usize {
             .saturating_mul(2)
             .saturating_mul(plan.drivers.len())
     });
+    // A confidence adds each driver's revenue, the value at risk and one
+    // shortfall per outcome (docs/MODEL.md §7).
+    let tail = plan
+        .uncertainty
+        .as_ref()
+        .filter(|u| u.confidence.is_some())
+        .map_or(0, |u| plan.drivers.len() + 1 + u.outcomes.len());
+    let moves = moves.saturating_add(tail);
     plan.drivers
         .iter()
         .enumerate()
@@ -84,6 +92,16 @@ pub fn count_variables(plan: &model::Plan) -> usize {
 
 fn check_sizes(plan: &pb::Plan, limits: &Limits) -> Result<(), PlanError> {
     too_large("drivers", plan.drivers.len(), limits.max_drivers)?;
+    if let Some(u) = &plan.uncertainty {
+        // Refused before any draw: outcomes cost a factor per driver each.
+        too_large(
+            "outcomes (uncertainty.samples)",
+            u.samples.len(),
+            MAX_OUTCOMES,
+        )?;
+        let drawn = u.sample_count.map_or(0, |count| count as usize);
+        too_large("outcomes (uncertainty.sample_count)", drawn, MAX_OUTCOMES)?;
+    }
     too_large("periods", plan.periods.len(), limits.max_periods)?;
     let segments = plan.drivers.iter().map(|d| d.response.len()).max();
     too_large(
@@ -307,6 +325,10 @@ fn assemble(plan: &pb::Plan, v: &mut Violations) -> model::Plan {
         .replan
         .as_ref()
         .map(|r| self::replan(r, &index, &periods, &drivers, v));
+    let uncertainty = plan
+        .uncertainty
+        .as_ref()
+        .map(|u| uncertainty::uncertainty(u, &index, &drivers, requirements.revenue_target, v));
 
     model::Plan {
         name: plan.name.clone(),
@@ -320,6 +342,7 @@ fn assemble(plan: &pb::Plan, v: &mut Violations) -> model::Plan {
         links,
         objective,
         replan,
+        uncertainty,
     }
 }
 
@@ -1011,6 +1034,10 @@ fn check_segment_order(plan: &model::Plan, v: &mut Violations) {
         v.add(field, description);
     }
 }
+
+mod uncertainty;
+
+pub use uncertainty::{DEFAULT_SAMPLE_COUNT, MAX_OUTCOMES};
 
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,20 @@ pub fn result_to_pb(report: &PlanReport) -> pb::PlanResult {
         has_solution: report.has_solution,
         relative_gap: report.relative_gap.filter(|gap| gap.is_finite()),
         money_moved: report.money_moved.map(tidy),
+        distribution: report
+            .distribution
+            .as_ref()
+            .map(|d| pb::RevenueDistribution {
+                outcomes: u32::try_from(d.outcomes).unwrap_or(u32::MAX),
+                mean: tidy(d.mean),
+                p10: tidy(d.p10),
+                p50: tidy(d.p50),
+                p90: tidy(d.p90),
+                probability_target: d.probability_target.map(tidy),
+                probability_min_margin: d.probability_min_margin.map(tidy),
+                probability_min_contribution: d.probability_min_contribution.map(tidy),
+                tail_mean: d.tail_mean.map(tidy),
+            }),
         periods: report.periods.clone(),
         drivers: report
             .drivers

@@ -60,6 +60,7 @@ pub(crate) fn plan(periods: &[&str], drivers: Vec<Driver>) -> Plan {
         links: Vec::new(),
         objective: Objective::MaximizeRevenue,
         replan: None,
+        uncertainty: None,
     }
 }
 

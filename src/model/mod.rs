@@ -9,9 +9,13 @@
 
 mod domain;
 mod response;
+mod uncertainty;
 
 pub use domain::{Domain, MAX_MAGNITUDE, MIN_MAGNITUDE};
 pub use response::{marginal_return, position, Position};
+pub use uncertainty::{
+    distribution, draw, Distribution, Outcome, OutcomeTotals, Range, Uncertainty,
+};
 
 /// Lexicographic objective of a plan: the first total is optimised, then the second
 /// holding the first at its optimum, then the third (docs/MODEL.md §2, Objectives).
@@ -73,6 +77,8 @@ pub struct Plan {
     pub objective: Objective,
     /// A re-plan of a running plan (docs/MODEL.md §6), if this is one.
     pub replan: Option<Replan>,
+    /// Returns as ranges (docs/MODEL.md §7): the outcomes of the rates.
+    pub uncertainty: Option<Uncertainty>,
 }
 
 /// A re-plan: the plan in force and how much of it may move (docs/MODEL.md §6).

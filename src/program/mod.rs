@@ -346,6 +346,8 @@ pub struct Program {
     pub segment_order: Vec<SegmentOrder>,
     /// A re-plan's moves (docs/MODEL.md §6), when the plan is one.
     pub replan: Option<Arc<ReplanTerms>>,
+    /// The outcomes' terms (docs/MODEL.md §7), when the plan has uncertainty.
+    pub outcomes: Option<Arc<OutcomeTerms>>,
     /// The solver engine for this program and every variant derived from it
     /// (moved bounds, fixed integers), so explanations re-solve with the engine
     /// that found the plan.
@@ -364,6 +366,35 @@ pub struct ReplanTerms {
     /// Money moved in all (`Change`): the lexicographic level a re-plan minimises
     /// second.
     pub change: LinExpr,
+}
+
+/// What uncertainty adds to the program (docs/MODEL.md §7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutcomeTerms {
+    /// Per driver, its revenue over the horizon at the plan's own rates (the
+    /// program's are the expected ones): an outcome's revenue is the baseline plus
+    /// the sum of these times its factors.
+    pub by_driver: Vec<LinExpr>,
+    /// Baseline revenue over the horizon.
+    pub baseline: f64,
+    /// With a confidence on the revenue target: the tail's variables.
+    pub tail: Option<TailTerms>,
+}
+
+/// The conditional value-at-risk variables of a revenue target met with a
+/// confidence (docs/MODEL.md §7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TailTerms {
+    /// The confidence `q`.
+    pub confidence: f64,
+    /// `r[i]`: each driver's revenue at the plan's rates, as a variable.
+    pub revenue_vars: Vec<VarId>,
+    /// `eta`: the value at risk.
+    pub eta: VarId,
+    /// `l[s]`: each outcome's shortfall below `eta`.
+    pub shortfalls: Vec<VarId>,
+    /// `eta - sum_s w[s] l[s] / (1 - q)`: what the target bounds.
+    pub measure: LinExpr,
 }
 
 impl Program {
@@ -435,6 +466,60 @@ impl Program {
             }
         }
         values
+    }
+
+    /// Sets the conditional value-at-risk variables (docs/MODEL.md §7) from the
+    /// units in `values`: each driver's revenue, the value at risk at its best
+    /// (the `1 - q` percentile of the outcomes' revenue) and each shortfall below
+    /// it, so that the target's measure is the tail's mean revenue. For scoring a
+    /// given allocation; a solve sets them itself.
+    pub fn settle_tail(&self, uncertainty: &crate::model::Uncertainty, values: &mut [f64]) {
+        let Some((outcomes, tail)) = self
+            .outcomes
+            .as_ref()
+            .and_then(|terms| Some((terms, terms.tail.as_ref()?)))
+        else {
+            return;
+        };
+        let revenue: Vec<f64> = outcomes.by_driver.iter().map(|r| r.eval(values)).collect();
+        for (&var, &r) in tail.revenue_vars.iter().zip(&revenue) {
+            if let Some(value) = values.get_mut(var) {
+                *value = r;
+            }
+        }
+        let mut by_revenue: Vec<(f64, f64)> = uncertainty
+            .outcomes
+            .iter()
+            .map(|outcome| {
+                let r: f64 = outcome
+                    .factors
+                    .iter()
+                    .zip(&revenue)
+                    .map(|(f, r)| f * r)
+                    .sum();
+                (outcomes.baseline + r, outcome.weight)
+            })
+            .collect();
+        let revenues: Vec<f64> = by_revenue.iter().map(|&(r, _)| r).collect();
+        by_revenue.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let share = 1.0 - tail.confidence;
+        let mut weight = 0.0;
+        let mut eta = by_revenue.last().map_or(0.0, |&(r, _)| r);
+        for &(r, w) in &by_revenue {
+            weight += w;
+            if weight >= share - 1e-12 {
+                eta = r;
+                break;
+            }
+        }
+        if let Some(value) = values.get_mut(tail.eta) {
+            *value = eta;
+        }
+        for (&var, r) in tail.shortfalls.iter().zip(revenues) {
+            if let Some(value) = values.get_mut(var) {
+                *value = (eta - r).max(0.0);
+            }
+        }
     }
 
     /// Whether any variable is integer (integer drivers or segment-order binaries), so
@@ -552,6 +637,13 @@ impl<'a> Builder<'a> {
         let mut spend = Vec::with_capacity(plan.drivers.len());
         for (i, driver) in plan.drivers.iter().enumerate() {
             let ys = &segment_units[i];
+            // With uncertainty the program's rates are the expected ones
+            // (docs/MODEL.md §7): each times its driver's mean factor.
+            let rate = plan
+                .uncertainty
+                .as_ref()
+                .and_then(|u| u.mean_factors.get(i).copied())
+                .unwrap_or(1.0);
             let mut driver_revenue = Vec::with_capacity(periods);
             let mut driver_spend = Vec::with_capacity(periods);
             for t in 0..periods {
@@ -563,7 +655,8 @@ impl<'a> Builder<'a> {
                     let return_share = driver.return_profile.get(lag).copied().unwrap_or(0.0);
                     if return_share != 0.0 && seasonality != 0.0 {
                         for (k, segment) in driver.response.iter().enumerate() {
-                            let coefficient = seasonality * return_share * segment.revenue_per_unit;
+                            let coefficient =
+                                rate * seasonality * return_share * segment.revenue_per_unit;
                             r.add(ys[k][committed], coefficient);
                         }
                     }
@@ -620,7 +713,15 @@ impl<'a> Builder<'a> {
             .replan
             .as_ref()
             .map(|replan| self.add_replan(replan, &units));
-        self.add_plan_constraints(&units, &spend, &period_levels, &levels);
+        let outcomes = plan
+            .uncertainty
+            .as_ref()
+            .map(|uncertainty| self.add_outcomes(uncertainty, &revenue));
+        let target_measure = outcomes
+            .as_ref()
+            .and_then(|outcomes| outcomes.tail.as_ref())
+            .map(|tail| tail.measure.clone());
+        self.add_plan_constraints(&units, &spend, &period_levels, &levels, target_measure);
         if let (Some(terms), Some(cap)) = (&replan, plan.replan.as_ref().and_then(|r| r.max_change))
         {
             self.add_named(
@@ -644,7 +745,83 @@ impl<'a> Builder<'a> {
             levels: Arc::new(levels),
             segment_order: self.segment_order,
             replan: replan.map(Arc::new),
+            outcomes: outcomes.map(Arc::new),
             backend: Backend::default(),
+        }
+    }
+
+    /// The outcomes' terms (docs/MODEL.md §7): each driver's revenue at the plan's
+    /// own rates and, with a confidence, the conditional value-at-risk rows:
+    /// `r[i]` equal to that revenue, `l[s] >= eta - Rev_s` with
+    /// `Rev_s = baseline + sum_i f[s,i] r[i]` (sparse: one term per driver), and
+    /// the measure `eta - sum_s w[s] l[s] / (1 - q)` the target then bounds.
+    fn add_outcomes(
+        &mut self,
+        uncertainty: &crate::model::Uncertainty,
+        revenue: &[Vec<LinExpr>],
+    ) -> OutcomeTerms {
+        let plan = self.plan;
+        let by_driver: Vec<LinExpr> = revenue
+            .iter()
+            .zip(&uncertainty.mean_factors)
+            .map(|(per_period, &mean)| {
+                if mean > 0.0 {
+                    LinExpr::sum_exprs_scaled(per_period.iter().map(|r| (r, 1.0 / mean)))
+                } else {
+                    // Every factor is 0: the driver adds nothing in any outcome.
+                    LinExpr::default()
+                }
+            })
+            .collect();
+        let baseline: f64 = plan.periods.iter().map(|p| p.baseline_revenue).sum();
+        let confidence = uncertainty
+            .confidence
+            .filter(|_| plan.requirements.revenue_target.is_some());
+        let tail = confidence.map(|confidence| {
+            let revenue_vars: Vec<VarId> = by_driver
+                .iter()
+                .map(|expr| {
+                    let var = self.add_var(0.0, f64::INFINITY, false);
+                    let mut row = expr.clone();
+                    row.add(var, -1.0);
+                    self.add_row(row, Sense::Equal, 0.0);
+                    var
+                })
+                .collect();
+            // The value at risk is a revenue, and every outcome's revenue is >= 0.
+            let eta = self.add_var(0.0, f64::INFINITY, false);
+            let mut measure = LinExpr::sum([(eta, 1.0)]);
+            let shortfalls: Vec<VarId> = uncertainty
+                .outcomes
+                .iter()
+                .map(|outcome| {
+                    let shortfall = self.add_var(0.0, f64::INFINITY, false);
+                    let mut row = LinExpr::sum(
+                        revenue_vars
+                            .iter()
+                            .zip(&outcome.factors)
+                            .filter(|(_, &factor)| factor != 0.0)
+                            .map(|(&var, &factor)| (var, factor)),
+                    );
+                    row.add(shortfall, 1.0);
+                    row.add(eta, -1.0);
+                    self.add_row(row, Sense::GreaterEqual, -baseline);
+                    measure.add(shortfall, -outcome.weight / (1.0 - confidence));
+                    shortfall
+                })
+                .collect();
+            TailTerms {
+                confidence,
+                revenue_vars,
+                eta,
+                shortfalls,
+                measure: measure.normalized(),
+            }
+        });
+        OutcomeTerms {
+            by_driver,
+            baseline,
+            tail,
         }
     }
 
@@ -731,6 +908,7 @@ impl<'a> Builder<'a> {
         spend: &[Vec<LinExpr>],
         period_levels: &[Levels],
         levels: &Levels,
+        target_measure: Option<LinExpr>,
     ) {
         use ConstraintSource as Source;
         let plan = self.plan;
@@ -795,7 +973,9 @@ impl<'a> Builder<'a> {
             );
         }
         if let Some(target) = requirements.revenue_target {
-            let measure = Measure::Linear(levels.revenue.clone());
+            // With a confidence, the target bounds the mean revenue of the worst
+            // outcomes (docs/MODEL.md §7), not the expected revenue.
+            let measure = Measure::Linear(target_measure.unwrap_or_else(|| levels.revenue.clone()));
             let name = "requirements.revenue_target".into();
             self.add_named(
                 name,

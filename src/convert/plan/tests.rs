@@ -484,6 +484,7 @@ fn defaults_are_resolved() {
             links: vec![],
             objective: model::Objective::MaximizeRevenue,
             replan: None,
+            uncertainty: None,
         }
     );
 }
