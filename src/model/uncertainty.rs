@@ -300,7 +300,8 @@ mod tests {
     fn percentiles_and_tail_by_hand() {
         // Revenues 10, 20, 30, 40 weighing 0.1, 0.4, 0.3, 0.2: P10 = 10 (0.1 at or
         // below), P50 = 20 (0.5), P90 = 40 (0.8 at 30 is short of 0.9). The worst
-        // 30 %: 0.1 at 10 and 0.2 of the 0.4 at 20: (1 + 4) / 0.3 = 16.67.
+        // 30 %: 0.1 at 10 and 0.2 of the 0.4 at 20: (1 + 4) / 0.3 = 16.67. Mean
+        // 1 + 8 + 9 + 8 = 26.
         let totals = [(0.1, 10.0), (0.4, 20.0), (0.3, 30.0), (0.2, 40.0)]
             .map(|(weight, revenue)| OutcomeTotals {
                 weight,
@@ -310,7 +311,7 @@ mod tests {
             .to_vec();
         let d = distribution(totals, Some(25.0), Some(0.5), Some(15.0), Some(0.7));
         assert_eq!((d.p10, d.p50, d.p90), (10.0, 20.0, 40.0));
-        assert!((d.mean - 25.0).abs() < 1e-12);
+        assert!((d.mean - 26.0).abs() < 1e-12);
         assert!((d.probability_target.unwrap_or(0.0) - 0.5).abs() < 1e-12);
         assert!((d.probability_min_margin.unwrap_or(0.0) - 1.0).abs() < 1e-12);
         assert!((d.probability_min_contribution.unwrap_or(0.0) - 0.5).abs() < 1e-12);
