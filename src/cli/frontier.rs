@@ -26,6 +26,9 @@ pub(super) enum Over {
     /// replan.max_change (money moved by a re-plan)
     #[value(name = "max_change")]
     MaxChange,
+    /// uncertainty.confidence (the share of outcomes that must make quota)
+    #[value(name = "confidence")]
+    Confidence,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +70,7 @@ pub(super) fn run(args: FrontierArgs) -> Result<ExitStatus, CliError> {
         Over::RevenueTarget => pb::SweptBound::RevenueTarget,
         Over::MaxActive => pb::SweptBound::MaxActive,
         Over::MaxChange => pb::SweptBound::MaxChange,
+        Over::Confidence => pb::SweptBound::Confidence,
     };
     let request = pb::FrontierRequest {
         plan: Some(plan),
@@ -120,7 +124,9 @@ fn render(frontier: &pb::Frontier) -> String {
             "; cut short by the time limit"
         }
     );
-    let fraction = frontier.over == pb::SweptBound::MinMargin as i32;
+    let fraction = [pb::SweptBound::MinMargin, pb::SweptBound::Confidence]
+        .iter()
+        .any(|&over| frontier.over == over as i32);
     let mut rows = vec![[
         "bound",
         "status",

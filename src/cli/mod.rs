@@ -126,8 +126,9 @@ Scenario CSV: one row per scenario; an empty cell keeps the base plan's value.
   partners-down,,,0.8,12,
 
 Columns: id (required, unique), budget_cap, min_margin, min_contribution,
-revenue_target, min_roi, max_change (a re-plan's money moved), objective
-(MAXIMIZE_REVENUE, ...), excluded (driver ids separated by spaces), and per driver
+revenue_target, min_roi, max_change (a re-plan's money moved), confidence and
+range_scale (uncertainty), objective (MAXIMIZE_REVENUE, ...), excluded (driver ids
+separated by spaces), and per driver
 or period: revenue_scale.ID, cost_scale.ID (factors), min_units.ID, max_units.ID
 (units committed per period), min_active.ID, max_active.ID (units active per
 period), period_budget_cap.PERIOD.

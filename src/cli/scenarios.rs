@@ -217,6 +217,8 @@ enum Column {
     RevenueTarget,
     MinRoi,
     MaxChange,
+    Confidence,
+    RangeScale,
     Objective,
     Excluded,
     PeriodBudgetCap(String),
@@ -239,6 +241,8 @@ impl Column {
             "revenue_target" => Column::RevenueTarget,
             "min_roi" => Column::MinRoi,
             "max_change" => Column::MaxChange,
+            "confidence" => Column::Confidence,
+            "range_scale" => Column::RangeScale,
             "objective" => Column::Objective,
             "excluded" => Column::Excluded,
             _ => {
@@ -269,7 +273,8 @@ fn csv_columns(headers: &csv::StringRecord) -> Result<Vec<Column>, (usize, Strin
                     1,
                     format!(
                         "unknown column {header:?} (expected id, budget_cap, min_margin, \
-                         min_contribution, revenue_target, min_roi, max_change, objective, excluded, \
+                         min_contribution, revenue_target, min_roi, max_change, confidence, \
+                         range_scale, objective, excluded, \
                          or revenue_scale.ID, cost_scale.ID, min_units.ID, max_units.ID, \
                          min_active.ID, max_active.ID, period_budget_cap.PERIOD)"
                     ),
@@ -316,6 +321,8 @@ fn csv_scenario(
             Column::RevenueTarget => overrides.revenue_target = Some(number()?),
             Column::MinRoi => overrides.min_roi = Some(number()?),
             Column::MaxChange => overrides.max_change = Some(number()?),
+            Column::Confidence => overrides.confidence = Some(number()?),
+            Column::RangeScale => overrides.range_scale = Some(number()?),
             Column::Objective => {
                 let name = objective_name(cell).ok_or_else(|| {
                     (

@@ -55,7 +55,74 @@ pub(super) fn render(result: &PlanResult) -> String {
     render_allocation(&mut out, result);
     render_replan(&mut out, result);
     render_totals(&mut out, result);
+    render_distribution(&mut out, result);
     out
+}
+
+/// For a plan with uncertainty (docs/MODEL.md §7), revenue over the outcomes in
+/// one line: "revenue P10 31.2M · P50 34.0M · P90 36.1M · quota 33M reached in
+/// 83 % of outcomes", then the other floors' odds and the tail's mean.
+fn render_distribution(out: &mut String, result: &PlanResult) {
+    let Some(d) = &result.distribution else {
+        return;
+    };
+    let mut line = format!(
+        "revenue P10 {} · P50 {} · P90 {} · mean {}",
+        short_money(d.p10),
+        short_money(d.p50),
+        short_money(d.p90),
+        short_money(d.mean)
+    );
+    let target = result
+        .constraints
+        .iter()
+        .find(|c| c.name == "requirements.revenue_target")
+        .map(|c| c.bound);
+    if let (Some(p), Some(target)) = (d.probability_target, target) {
+        let _ = write!(
+            line,
+            " · quota {} reached in {} of outcomes",
+            short_money(target),
+            percent(p)
+        );
+    }
+    let _ = writeln!(out, "\nOver {} outcomes: {line}", d.outcomes);
+    let mut odds = Vec::new();
+    if let Some(p) = d.probability_min_margin {
+        odds.push(format!("margin floor met in {}", percent(p)));
+    }
+    if let Some(p) = d.probability_min_contribution {
+        odds.push(format!("contribution floor met in {}", percent(p)));
+    }
+    if let Some(tail) = d.tail_mean {
+        odds.push(format!(
+            "mean of the worst outcomes (the confidence's tail) {}",
+            short_money(tail)
+        ));
+    }
+    if !odds.is_empty() {
+        let _ = writeln!(out, "  {}", odds.join(" · "));
+    }
+}
+
+/// A share as a percentage with no needless decimals ("83 %", "99.5 %").
+fn percent(share: f64) -> String {
+    let text = format!("{:.1}", share * 100.0);
+    format!("{} %", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// Money in a few digits: 31.2M, 850k, 912.
+fn short_money(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 1e9 {
+        format!("{:.2}B", value / 1e9)
+    } else if magnitude >= 1e6 {
+        format!("{:.1}M", value / 1e6)
+    } else if magnitude >= 1e4 {
+        format!("{:.0}k", value / 1e3)
+    } else {
+        money(value)
+    }
 }
 
 /// For a re-plan (docs/MODEL.md §6): the money moved, and each driver-period that

@@ -37,6 +37,19 @@ pub fn sweep_from_pb(
                 Some(Sweep::MaxChange)
             }
         }
+        Ok(pb::SweptBound::Confidence) => {
+            if plan.uncertainty.is_none() || plan.requirements.revenue_target.is_none() {
+                violation(
+                    "over",
+                    "CONFIDENCE sweeps the confidence a revenue target is met with: the plan \
+                     needs uncertainty and requirements.revenue_target"
+                        .into(),
+                );
+                None
+            } else {
+                Some(Sweep::Confidence)
+            }
+        }
         Ok(pb::SweptBound::MaxActive) => {
             let index = plan
                 .drivers
@@ -57,8 +70,8 @@ pub fn sweep_from_pb(
         _ => {
             violation(
                 "over",
-                "name the bound to sweep: BUDGET_CAP, MIN_MARGIN, REVENUE_TARGET, MAX_ACTIVE or \
-                 MAX_CHANGE"
+                "name the bound to sweep: BUDGET_CAP, MIN_MARGIN, REVENUE_TARGET, MAX_ACTIVE, \
+                 MAX_CHANGE or CONFIDENCE"
                     .into(),
             );
             None
@@ -75,6 +88,11 @@ pub fn sweep_from_pb(
             violation(
                 field,
                 format!("must be 0 or at least 1e-15 in magnitude, got {value:e}"),
+            );
+        } else if over == Some(Sweep::Confidence) && (value <= 0.0 || value >= 1.0) {
+            violation(
+                field,
+                format!("a confidence must be in (0, 1), got {value}"),
             );
         }
     }
@@ -99,6 +117,7 @@ pub fn frontier_to_pb(frontier: &Frontier, plan: &model::Plan) -> pb::Frontier {
             Sweep::RevenueTarget => pb::SweptBound::RevenueTarget,
             Sweep::MaxActive(_) => pb::SweptBound::MaxActive,
             Sweep::MaxChange => pb::SweptBound::MaxChange,
+            Sweep::Confidence => pb::SweptBound::Confidence,
         } as i32,
         bound_name: frontier.over.name(plan),
         objective: objective_to_pb(frontier.objective) as i32,

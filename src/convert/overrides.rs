@@ -121,6 +121,39 @@ pub fn apply(
         }
     }
 
+    if let Some(confidence) = overrides.confidence {
+        match plan.uncertainty.as_mut() {
+            Some(uncertainty) => {
+                uncertainty.confidence = Some(confidence);
+                origins.push((
+                    "uncertainty.confidence".into(),
+                    format!("{root}.confidence"),
+                ));
+            }
+            None => violation(
+                format!("{root}.confidence"),
+                "the base plan has no uncertainty: nothing to be confident about".into(),
+            ),
+        }
+    }
+    if let Some(scale) = overrides.range_scale {
+        let path = format!("{root}.range_scale");
+        match plan.uncertainty.as_mut().filter(|u| !u.ranges.is_empty()) {
+            Some(_) if !valid_factor(scale) => violation(path, bad_factor(scale)),
+            Some(uncertainty) => {
+                for range in &mut uncertainty.ranges {
+                    range.low = (1.0 - scale * (1.0 - range.low)).max(0.0);
+                    range.high = 1.0 + scale * (range.high - 1.0);
+                }
+                origins.push(("uncertainty.ranges".into(), path));
+            }
+            None => violation(
+                path,
+                "the base plan has no uncertainty ranges to scale".into(),
+            ),
+        }
+    }
+
     match pb::Objective::try_from(overrides.objective) {
         Ok(pb::Objective::Unspecified) => {}
         Ok(_) => {

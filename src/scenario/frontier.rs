@@ -31,6 +31,9 @@ pub enum Sweep {
     /// `replan.max_change` of a re-plan (docs/MODEL.md §6): the revenue-versus-
     /// disruption curve.
     MaxChange,
+    /// `uncertainty.confidence` (docs/MODEL.md §7): with `MINIMIZE_SPEND`, the
+    /// budget that makes quota at each confidence.
+    Confidence,
 }
 
 impl Sweep {
@@ -42,6 +45,7 @@ impl Sweep {
             Sweep::MinMargin => "requirements.min_margin".into(),
             Sweep::RevenueTarget => "requirements.revenue_target".into(),
             Sweep::MaxChange => "replan.max_change".into(),
+            Sweep::Confidence => "uncertainty.confidence".into(),
             Sweep::MaxActive(i) => {
                 let id = plan.drivers.get(i).map_or("", |driver| driver.id.as_str());
                 format!("driver[{id}].max_active")
@@ -57,7 +61,7 @@ impl Sweep {
             Sweep::MinMargin => Some(ConstraintSource::MinMargin),
             Sweep::RevenueTarget => Some(ConstraintSource::RevenueTarget),
             Sweep::MaxChange => Some(ConstraintSource::MaxChange),
-            Sweep::MaxActive(_) => None,
+            Sweep::MaxActive(_) | Sweep::Confidence => None,
         }
     }
 
@@ -66,6 +70,7 @@ impl Sweep {
         match self {
             Sweep::BudgetCap | Sweep::MaxActive(_) | Sweep::MaxChange => Domain::NonNegative,
             Sweep::MinMargin => Domain::Margin,
+            Sweep::Confidence => Domain::Fraction,
             Sweep::RevenueTarget => Domain::Any,
         }
     }
@@ -80,6 +85,11 @@ impl Sweep {
             Sweep::MaxChange => {
                 if let Some(replan) = plan.replan.as_mut() {
                     replan.max_change = Some(value);
+                }
+            }
+            Sweep::Confidence => {
+                if let Some(uncertainty) = plan.uncertainty.as_mut() {
+                    uncertainty.confidence = Some(value);
                 }
             }
             Sweep::MaxActive(i) => {

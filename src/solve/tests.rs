@@ -1212,3 +1212,55 @@ fn a_lock_past_a_cap_is_infeasible() {
     let report = solve(&plan, &SolveOptions::default()).expect("solve");
     assert_eq!(report.status, Status::Infeasible, "{}", report.message);
 }
+
+// ---------------------------------------------------------------------------------
+// Returns as ranges (docs/MODEL.md §7).
+
+/// One driver earning 2 a unit at unit cost 1, two equally likely outcomes of its
+/// rate (factors 0.5 and 1.5, mean 1): outcome revenues u and 3u. Spend is
+/// minimised for a revenue target of 60.
+fn two_outcomes(confidence: Option<f64>) -> Plan {
+    let mut plan = plan(&["total"], vec![driver("a", 1.0, &[(None, 2.0)], 1)]);
+    plan.objective = Objective::MinimizeSpend;
+    plan.requirements.revenue_target = Some(60.0);
+    plan.uncertainty = Some(crate::model::Uncertainty {
+        outcomes: [0.5, 1.5]
+            .map(|factor| crate::model::Outcome {
+                weight: 0.5,
+                factors: vec![factor],
+            })
+            .to_vec(),
+        mean_factors: vec![1.0],
+        confidence,
+    });
+    plan
+}
+
+#[test]
+fn a_confidence_turns_the_target_into_its_tail_by_hand() {
+    // Without a confidence the expected revenue 2u must reach 60: u = 30. At
+    // q = 0.5 and 0.9 the worst half (or tenth) of the weight is the first outcome
+    // alone: u >= 60. At q = 0.25 the worst 75 % is the first outcome and a half
+    // of the second: (0.5 u + 0.25 * 3u) / 0.75 = 5u/3 >= 60, u = 36.
+    for (confidence, spend) in [
+        (None, 30.0),
+        (Some(0.5), 60.0),
+        (Some(0.9), 60.0),
+        (Some(0.25), 36.0),
+    ] {
+        let report = solved(&two_outcomes(confidence));
+        assert_close(report.totals.spend, spend);
+        let distribution = report.distribution.clone().expect("a distribution");
+        // Outcome revenues u and 3u: mean 2u, P10 = P50 = u, P90 = 3u.
+        assert_close(distribution.mean, 2.0 * spend);
+        assert_close(distribution.p50, spend);
+        assert_close(distribution.p90, 3.0 * spend);
+        if let Some(q) = confidence {
+            assert_close(distribution.tail_mean.expect("a tail"), 60.0);
+            assert!(
+                report.constraint("requirements.revenue_target").binding,
+                "{q}"
+            );
+        }
+    }
+}

@@ -316,4 +316,5 @@ mod replan;
 mod server;
 mod statuses;
 mod table;
+mod uncertainty;
 mod worked_example;

@@ -335,3 +335,4 @@ mod in_seat;
 mod optimize;
 mod replan;
 mod scenarios;
+mod uncertainty;

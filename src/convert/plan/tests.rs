@@ -212,6 +212,59 @@ refuses! {
         "replan.max_change",
         "replan.max_objective_loss",
     ];
+    // docs/MODEL.md §7: exactly one of samples and ranges; weights and factors
+    // >= 0 on known drivers; low <= 1 <= high; counts within the limit; a
+    // correlation in [0, 1]; confidence in (0, 1) and only with a revenue target.
+    uncertainty_needs_samples_or_ranges: |p| {
+        p.uncertainty = Some(pb::Uncertainty::default());
+    } => ["uncertainty"];
+    uncertainty_samples_checked: |p| {
+        p.uncertainty = Some(pb::Uncertainty {
+            samples: vec![
+                pb::Outcome { weight: -1.0, revenue_scale: [("a".to_string(), -0.5)].into() },
+                pb::Outcome { weight: 1.0, revenue_scale: [("nobody".to_string(), 1.0)].into() },
+            ],
+            sample_count: Some(10),
+            confidence: Some(1.0),
+            ..Default::default()
+        });
+    } => [
+        "uncertainty.confidence",
+        "uncertainty.confidence",
+        "uncertainty.sample_count",
+        "uncertainty.samples[0].revenue_scale[a]",
+        "uncertainty.samples[0].weight",
+        "uncertainty.samples[1].revenue_scale[nobody]",
+    ];
+    uncertainty_ranges_checked: |p| {
+        p.drivers.push(driver("b"));
+        p.requirements = Some(pb::Requirements { revenue_target: Some(1.0), ..Default::default() });
+        p.uncertainty = Some(pb::Uncertainty {
+            ranges: vec![
+                pb::RevenueRange { driver_id: "a".into(), low: 1.2, high: 0.9 },
+                pb::RevenueRange { driver_id: "a".into(), low: 0.5, high: 1.5 },
+                pb::RevenueRange { driver_id: "nobody".into(), low: 0.5, high: 1.5 },
+            ],
+            sample_count: Some(0),
+            correlation: 1.5,
+            confidence: Some(0.9),
+            ..Default::default()
+        });
+    } => [
+        "uncertainty.correlation",
+        "uncertainty.ranges[0].high",
+        "uncertainty.ranges[0].low",
+        "uncertainty.ranges[1].driver_id",
+        "uncertainty.ranges[2].driver_id",
+        "uncertainty.sample_count",
+    ];
+    uncertainty_not_both: |p| {
+        p.uncertainty = Some(pb::Uncertainty {
+            samples: vec![pb::Outcome::default()],
+            ranges: vec![pb::RevenueRange { driver_id: "a".into(), low: 0.5, high: 1.5 }],
+            ..Default::default()
+        });
+    } => ["uncertainty.ranges"];
     seasonality_one_entry_per_period: |p| { p.drivers[0].seasonality = vec![1.0, 1.0]; }
         => ["drivers[0].seasonality"];
     seasonality_non_negative: |p| { p.drivers[0].seasonality = vec![-0.5]; }
