@@ -14,7 +14,7 @@ mod uncertainty;
 pub use domain::{Domain, MAX_MAGNITUDE, MIN_MAGNITUDE};
 pub use response::{marginal_return, position, Position};
 pub use uncertainty::{
-    distribution, draw, Distribution, Outcome, OutcomeTotals, Range, Uncertainty,
+    distribution, draw, percentile, Distribution, Outcome, OutcomeTotals, Range, Uncertainty,
 };
 
 /// Lexicographic objective of a plan: the first total is optimised, then the second

@@ -150,8 +150,8 @@ pub struct OutcomeTotals {
 }
 
 /// The `p`-th percentile of `sorted` (ascending by revenue): the smallest
-/// revenue whose outcomes at or below it weigh at least `p`.
-fn percentile(sorted: &[OutcomeTotals], p: f64) -> f64 {
+/// revenue whose outcomes at or below it weigh at least `p` (docs/MODEL.md §7).
+pub fn percentile(sorted: &[OutcomeTotals], p: f64) -> f64 {
     let mut weight = 0.0;
     for outcome in sorted {
         weight += outcome.weight;

@@ -487,7 +487,7 @@ impl Program {
                 *value = r;
             }
         }
-        let mut by_revenue: Vec<(f64, f64)> = uncertainty
+        let revenues: Vec<f64> = uncertainty
             .outcomes
             .iter()
             .map(|outcome| {
@@ -497,21 +497,21 @@ impl Program {
                     .zip(&revenue)
                     .map(|(f, r)| f * r)
                     .sum();
-                (outcomes.baseline + r, outcome.weight)
+                outcomes.baseline + r
             })
             .collect();
-        let revenues: Vec<f64> = by_revenue.iter().map(|&(r, _)| r).collect();
-        by_revenue.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let share = 1.0 - tail.confidence;
-        let mut weight = 0.0;
-        let mut eta = by_revenue.last().map_or(0.0, |&(r, _)| r);
-        for &(r, w) in &by_revenue {
-            weight += w;
-            if weight >= share - 1e-12 {
-                eta = r;
-                break;
-            }
-        }
+        let mut sorted: Vec<crate::model::OutcomeTotals> = uncertainty
+            .outcomes
+            .iter()
+            .zip(&revenues)
+            .map(|(outcome, &revenue)| crate::model::OutcomeTotals {
+                weight: outcome.weight,
+                revenue,
+                contribution: 0.0,
+            })
+            .collect();
+        sorted.sort_by(|a, b| a.revenue.total_cmp(&b.revenue));
+        let eta = crate::model::percentile(&sorted, 1.0 - tail.confidence);
         if let Some(value) = values.get_mut(tail.eta) {
             *value = eta;
         }
