@@ -322,6 +322,26 @@ fn on(solver: pb::Solver) -> pb::SolveOptions {
     }
 }
 
+/// A batch of `scenarios` on `base`, with the default options.
+fn scenarios_on(base: pb::Plan, scenarios: Vec<pb::Scenario>) -> pb::RunScenariosRequest {
+    pb::RunScenariosRequest {
+        base: Some(base),
+        scenarios,
+        options: None,
+    }
+}
+
+/// The field paths of an INVALID_ARGUMENT status's BadRequest details.
+fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    status
+        .get_details_bad_request()
+        .expect("google.rpc.BadRequest details")
+        .field_violations
+        .into_iter()
+        .map(|violation| violation.field)
+        .collect()
+}
+
 /// The benches' synthetic plans (`benches/common`), for tests that need a plan of
 /// a given size.
 #[path = "../../benches/common/mod.rs"]

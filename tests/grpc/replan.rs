@@ -117,17 +117,16 @@ async fn scenarios_and_the_disruption_frontier() {
     // max_change 20: one swap, 228 + 18 = 246. The frontier over max_change from 0
     // to 120 is 228 + 0.9 x up to 80, then 300.
     let mut server = start().await;
-    let request = pb::RunScenariosRequest {
-        base: Some(replan_plan()),
-        scenarios: vec![scenario(
+    let request = scenarios_on(
+        replan_plan(),
+        vec![scenario(
             "twenty",
             pb::ScenarioOverrides {
                 max_change: Some(20.0),
                 ..Default::default()
             },
         )],
-        options: None,
-    };
+    );
     let results = run_scenarios(&mut server, request)
         .await
         .expect("scenarios");
@@ -139,17 +138,16 @@ async fn scenarios_and_the_disruption_frontier() {
     // A cap on the money moved needs a re-plan to cap.
     let mut plain = replan_plan();
     plain.replan = None;
-    let request = pb::RunScenariosRequest {
-        base: Some(plain),
-        scenarios: vec![scenario(
+    let request = scenarios_on(
+        plain,
+        vec![scenario(
             "no_replan",
             pb::ScenarioOverrides {
                 max_change: Some(20.0),
                 ..Default::default()
             },
         )],
-        options: None,
-    };
+    );
     let results = run_scenarios(&mut server, request)
         .await
         .expect("scenarios");

@@ -90,9 +90,9 @@ async fn scenarios_and_the_confidence_frontier() {
     // The frontier over q in [0.1, 0.9]: u = 60 (1 - q) / (2 - 3q) below 0.5 (the
     // tail takes part of the second outcome), 60 from 0.5 on.
     let mut server = start().await;
-    let request = pb::RunScenariosRequest {
-        base: Some(two_outcomes(Some(0.5))),
-        scenarios: vec![
+    let request = scenarios_on(
+        two_outcomes(Some(0.5)),
+        vec![
             scenario(
                 "quarter",
                 pb::ScenarioOverrides {
@@ -108,8 +108,7 @@ async fn scenarios_and_the_confidence_frontier() {
                 },
             ),
         ],
-        options: None,
-    };
+    );
     let results = run_scenarios(&mut server, request)
         .await
         .expect("scenarios");
