@@ -154,6 +154,8 @@ pub struct Frontier {
 const MAX_PIECES: usize = 500;
 /// Samples of a curved (margin) sweep before breakpoints are located.
 const CURVE_SAMPLES: usize = 48;
+/// Bounds closer than this (relative) are one point of a sampled curve.
+const SAME_BOUND: f64 = 1e-7;
 /// Bisection steps locating a change of mix or of feasibility.
 const BISECTIONS: usize = 50;
 
@@ -345,7 +347,10 @@ impl Sweeper<'_> {
             if let Some((low, low_mix)) = previous {
                 if low_mix != mix(&next.report) {
                     let change = self.mix_change(low, &low_mix, next.bound)?;
-                    if change > low && change < next.bound {
+                    // A change within round-off of a sample is that sample: no
+                    // second point a hair away (18.499999 beside 18.5).
+                    let apart = SAME_BOUND * change.abs().max(1.0);
+                    if change > low + apart && change < next.bound - apart {
                         points.push(self.point(change, None)?);
                     }
                 }
