@@ -351,15 +351,16 @@ fn outcome_distribution(
         .outcomes
         .iter()
         .map(|outcome| {
-            let (mut revenue_s, mut profit_s) = (terms.baseline, baseline_profit);
-            for ((r, factor), driver) in revenue.iter().zip(&outcome.factors).zip(&plan.drivers) {
-                revenue_s += factor * r;
-                profit_s += driver.gross_margin * factor * r;
-            }
+            let profit: f64 = revenue
+                .iter()
+                .zip(&outcome.factors)
+                .zip(&plan.drivers)
+                .map(|((r, factor), driver)| driver.gross_margin * factor * r)
+                .sum();
             OutcomeTotals {
                 weight: outcome.weight,
-                revenue: revenue_s,
-                contribution: profit_s - costs,
+                revenue: outcome.revenue(&revenue, terms.baseline),
+                contribution: baseline_profit + profit - costs,
             }
         })
         .collect();

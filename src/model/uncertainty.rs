@@ -28,6 +28,21 @@ pub struct Outcome {
     pub factors: Vec<f64>,
 }
 
+impl Outcome {
+    /// Revenue in this outcome (docs/MODEL.md §7): `baseline` plus each driver's
+    /// revenue at the plan's own rates (`driver_revenue`, plan order) times its
+    /// factor.
+    pub fn revenue(&self, driver_revenue: &[f64], baseline: f64) -> f64 {
+        baseline
+            + self
+                .factors
+                .iter()
+                .zip(driver_revenue)
+                .map(|(factor, revenue)| factor * revenue)
+                .sum::<f64>()
+    }
+}
+
 /// One driver's triangular range on [low, high] with mode 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Range {

@@ -490,15 +490,7 @@ impl Program {
         let revenues: Vec<f64> = uncertainty
             .outcomes
             .iter()
-            .map(|outcome| {
-                let r: f64 = outcome
-                    .factors
-                    .iter()
-                    .zip(&revenue)
-                    .map(|(f, r)| f * r)
-                    .sum();
-                outcomes.baseline + r
-            })
+            .map(|outcome| outcome.revenue(&revenue, outcomes.baseline))
             .collect();
         let mut sorted: Vec<crate::model::OutcomeTotals> = uncertainty
             .outcomes

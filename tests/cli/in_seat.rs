@@ -8,14 +8,6 @@ fn plan_path(name: &str) -> String {
     format!("{}/tests/plans/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn engines() -> Vec<&'static str> {
-    let mut engines = vec!["microlp"];
-    if cfg!(feature = "highs") {
-        engines.push("highs");
-    }
-    engines
-}
-
 #[test]
 fn solve_reports_units_in_seat_and_their_prices() {
     for engine in engines() {

@@ -94,6 +94,15 @@ fn assert_bad_input(output: &Output, needles: &[&str]) {
     }
 }
 
+/// Every engine compiled in, as `--solver` names it.
+fn engines() -> Vec<&'static str> {
+    let mut engines = vec!["microlp"];
+    if cfg!(feature = "highs") {
+        engines.push("highs");
+    }
+    engines
+}
+
 fn write_file(dir: &TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, text).expect("write plan file");

@@ -80,11 +80,7 @@ fn replan_from_a_csv_with_a_cap_on_the_money_moved() {
         "driver_id,Q1,Q2,Q3\nae,2,2,2\nsdr,2,2,0\n",
     );
     let plan = plain_plan(&dir, 100.0);
-    let mut engines = vec!["microlp"];
-    if cfg!(feature = "highs") {
-        engines.push("highs");
-    }
-    for engine in engines {
+    for engine in engines() {
         let output = run(&[
             "solve",
             path_str(&plan),
